@@ -1,0 +1,43 @@
+// caig: the caig-bench command line.
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "harness/cli/commands.h"
+#include "harness/device.h"
+#include "harness/error.h"
+#include "harness/plugins.h"
+#include "harness/progress.h"
+
+int main(int argc, char** argv) {
+  using namespace caig;
+  CLI::App app{"caig-bench: CTR-driven advertising image generation benchmark (CAIG, WWW 2025)"};
+  app.require_subcommand(1);
+  // Read before parsing, since subcommands run inside parse().
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "-q" || std::string(argv[i]) == "--quiet")
+      set_default_progress_mode(ProgressMode::Quiet);
+  app.add_flag("-q,--quiet", "no progress display");
+  app.set_version_flag("--version", [] {
+    return fmt::format("caig {} (LibTorch {}, device {})", caig_version(), torch_version(),
+                       resolve_device("auto"));
+  });
+  try {
+    register_builtin_plugins();
+    cli::add_list_command(app);
+    cli::add_world_command(app);
+    cli::add_run_command(app);
+    cli::add_report_command(app);
+    cli::add_data_command(app);
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const caig::Error& e) {
+    std::cerr << "caig: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "caig: internal error: " << e.what() << "\n";
+    return 3;
+  }
+  return 0;
+}

@@ -1,0 +1,75 @@
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <opencv2/core/version.hpp>
+#include <thread>
+#include <unistd.h>
+
+#include "harness/device.h"
+#include "harness/error.h"
+
+#ifndef CAIG_GIT_REVISION
+#define CAIG_GIT_REVISION "unknown"
+#endif
+
+namespace caig {
+
+bool cuda_available() { return torch::cuda::is_available(); }
+
+std::string resolve_device(const std::string& requested) {
+  if (requested == "auto") return cuda_available() ? "cuda" : "cpu";
+  if (requested == "cpu") return "cpu";
+  if (requested.rfind("cuda", 0) == 0) {
+    if (!cuda_available())
+      fail("device '{}' requested but no CUDA device is visible (LibTorch {}{})", requested,
+           torch_version(), torch::cuda::device_count() == 0 ? ", built without CUDA or no GPU" : "");
+    return requested;
+  }
+  fail("unknown device '{}'; use auto, cpu, cuda or cuda:N", requested);
+}
+
+void synchronize_device(const std::string& device) {
+  if (device.rfind("cuda", 0) == 0 && cuda_available()) {
+    const torch::Device d(device);
+    torch::cuda::synchronize(d.has_index() ? d.index() : -1);
+  }
+}
+
+void seed_torch(uint64_t seed) {
+  torch::manual_seed(seed);
+  if (cuda_available()) torch::cuda::manual_seed_all(seed);
+}
+
+void set_torch_threads(int threads) {
+  if (threads > 0) torch::set_num_threads(threads);
+}
+
+std::string torch_version() {
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+}
+
+std::string caig_version() { return std::string(CAIG_VERSION) + " (" + CAIG_GIT_REVISION + ")"; }
+
+nlohmann::json environment_info(const std::string& device) {
+  char host[256] = {0};
+  ::gethostname(host, sizeof(host) - 1);
+  nlohmann::json j;
+  j["caig_version"] = CAIG_VERSION;
+  j["git_revision"] = CAIG_GIT_REVISION;
+  j["libtorch"] = torch_version();
+  j["libtorch_cuda"] = torch::cuda::is_available();
+  j["cuda_devices"] = torch::cuda::device_count();
+  j["opencv"] = CV_VERSION;
+  j["compiler"] = std::string("gcc/clang ") + __VERSION__;
+  j["cplusplus"] = static_cast<int64_t>(__cplusplus);
+  j["device"] = device;
+  j["torch_threads"] = torch::get_num_threads();
+  j["torch_interop_threads"] = torch::get_num_interop_threads();
+  j["hardware_threads"] = std::thread::hardware_concurrency();
+  j["hostname"] = host;
+  j["parallel_info"] = at::get_parallel_info();
+  return j;
+}
+
+}  // namespace caig

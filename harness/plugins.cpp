@@ -1,0 +1,10 @@
+#include "harness/plugins.h"
+
+namespace caig {
+
+Plugins& plugins() {
+  static Plugins p;
+  return p;
+}
+
+}  // namespace caig

@@ -1,0 +1,36 @@
+// The registries of every plugin kind. Interfaces live with their concept (datasets/, metrics/,
+// reports/, ...); the registries only need their names here.
+#pragma once
+
+#include "harness/registry.h"
+
+namespace caig {
+
+class DatasetSource;  // datasets/dataset_source.h
+class RewardModel;    // methods/ and baselines/ (later issues)
+class PromptModel;
+class Renderer;       // datasets/renderer_plugin.h
+class Optimiser;
+class Metric;  // metrics/metric.h
+class Report;  // reports/report.h
+class Stage;   // harness/stage.h
+
+struct Plugins {
+  Registry<DatasetSource> datasets{"dataset"};
+  Registry<RewardModel> reward_models{"reward model"};
+  Registry<PromptModel> prompt_models{"prompt model"};
+  Registry<Renderer> renderers{"renderer"};
+  Registry<Optimiser> optimisers{"optimiser"};
+  Registry<Metric> metrics{"metric"};
+  Registry<Report> reports{"report"};
+  Registry<Stage> stages{"stage"};  // the steps `caig run` can take
+};
+
+// The process-wide registries, filled once by register_builtin_plugins() (harness/cli).
+Plugins& plugins();
+
+// Registers every built-in plugin exactly once (an explicit list, so static linking cannot drop
+// one). Safe to call more than once.
+void register_builtin_plugins();
+
+}  // namespace caig

@@ -1,0 +1,139 @@
+// End-to-end tests of the `caig` executable: the commands a researcher types.
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness/files.h"
+
+namespace fs = std::filesystem;
+using testing::HasSubstr;
+
+namespace {
+
+struct Result {
+  int status;
+  std::string output;  // stdout and stderr
+};
+
+Result run_caig(const std::string& args) {
+  const std::string cmd = std::string(CAIG_BINARY) + " --quiet " + args + " 2>&1";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  return {WEXITSTATUS(status), out};
+}
+
+fs::path scratch(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("caig_cli_" + std::to_string(::getpid())) / name;
+  fs::remove_all(p);
+  fs::create_directories(p.parent_path());
+  return p;
+}
+
+const std::string kPaper = std::string(CAIG_SOURCE_DIR) + "/experiments/paper.toml";
+
+}  // namespace
+
+TEST(Cli, ListShowsPluginsByKind) {
+  const auto r = run_caig("list");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("datasets:"));
+  EXPECT_THAT(r.output, HasSubstr("shopworld_commercial"));
+  EXPECT_THAT(r.output, HasSubstr("renderers:"));
+  EXPECT_THAT(r.output, HasSubstr("procedural"));
+  EXPECT_THAT(r.output, HasSubstr("reward models:"));
+  EXPECT_THAT(r.output, HasSubstr("smoke"));
+}
+
+TEST(Cli, HelpAndVersion) {
+  EXPECT_EQ(run_caig("--help").status, 0);
+  for (const char* sub : {"list", "world", "run", "report", "data inspect"})
+    EXPECT_EQ(run_caig(std::string(sub) + " --help").status, 0) << sub;
+  const auto v = run_caig("--version");
+  EXPECT_THAT(v.output, HasSubstr("LibTorch"));
+  EXPECT_THAT(v.output, HasSubstr("device"));
+}
+
+TEST(Cli, WorldWritesDatasetAndContactSheetDeterministically) {
+  const auto a = scratch("world_a"), b = scratch("world_b");
+  const auto ra = run_caig("world --preset smoke --seed 7 --out " + a.string());
+  ASSERT_EQ(ra.status, 0) << ra.output;
+  EXPECT_THAT(ra.output, HasSubstr("oracle accuracy"));
+  EXPECT_THAT(ra.output, HasSubstr("designers' match rate"));
+  for (const char* f : {"manifest.jsonl", "pairs.jsonl", "world.json", "dataset.json",
+                        "contact_sheet.png", "calibration.json"})
+    EXPECT_TRUE(fs::exists(a / f)) << f;
+  ASSERT_EQ(run_caig("world --preset smoke --seed 7 --threads 1 --out " + b.string()).status, 0);
+  EXPECT_EQ(caig::read_file(a / "manifest.jsonl"), caig::read_file(b / "manifest.jsonl"));
+  EXPECT_EQ(caig::read_file(a / "pairs.jsonl"), caig::read_file(b / "pairs.jsonl"));
+  EXPECT_EQ(caig::read_file(a / "images/p3-c1.png"), caig::read_file(b / "images/p3-c1.png"));
+  // Existing output is never overwritten silently.
+  const auto again = run_caig("world --preset smoke --seed 7 --out " + a.string());
+  EXPECT_EQ(again.status, 2);
+  EXPECT_THAT(again.output, HasSubstr(a.string()));
+
+  const auto inspect = run_caig("data inspect " + a.string());
+  EXPECT_EQ(inspect.status, 0) << inspect.output;
+  EXPECT_THAT(inspect.output, HasSubstr("products"));
+  EXPECT_THAT(inspect.output, HasSubstr("pairs"));
+}
+
+TEST(Cli, RunWritesACompleteRunAndReportReRenders) {
+  const auto dir = scratch("run");
+  const auto r = run_caig("run " + kPaper + " --preset smoke --out " + dir.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* f : {"config.json", "env.json", "metrics.json", "budget.json", "report.md",
+                        "records/world_pairs.jsonl", "tables/world_calibration.md",
+                        "tables/world_calibration.tex", "tables/world_calibration.csv",
+                        "data/manifest.jsonl"})
+    EXPECT_TRUE(fs::exists(dir / f)) << f;
+  const auto cfg = caig::read_json(dir / "config.json");
+  EXPECT_EQ(cfg["run"]["preset"], "smoke");
+  EXPECT_EQ(cfg["world"]["products"], 300);
+  EXPECT_TRUE(cfg["world"].contains("mismatch_penalty"));  // every world parameter is recorded
+  const auto env = caig::read_json(dir / "env.json");
+  for (const char* k : {"libtorch", "opencv", "compiler", "git_revision", "device", "torch_threads"})
+    EXPECT_TRUE(env.contains(k)) << k;
+  const auto budget = caig::read_json(dir / "budget.json");
+  EXPECT_GT(budget["world"]["samples"].get<int>(), 0);
+  const std::string report = caig::read_file(dir / "report.md");
+  fs::remove(dir / "report.md");
+  const auto rr = run_caig("report " + dir.string());
+  EXPECT_EQ(rr.status, 0) << rr.output;
+  EXPECT_EQ(caig::read_file(dir / "report.md"), report);
+
+  // Same seed, same tables.
+  const auto dir2 = scratch("run2");
+  ASSERT_EQ(run_caig("run " + kPaper + " --preset smoke --out " + dir2.string()).status, 0);
+  EXPECT_EQ(caig::read_file(dir / "metrics.json").substr(0, 200), caig::read_file(dir2 / "metrics.json").substr(0, 200));
+  EXPECT_EQ(caig::read_file(dir / "tables/world_calibration.csv"),
+            caig::read_file(dir2 / "tables/world_calibration.csv"));
+}
+
+TEST(Cli, ConfigErrorsNameKeyAndFile) {
+  const auto dir = scratch("bad_cfg");
+  fs::create_directories(dir);
+  const auto exp = dir / "typo.toml";
+  std::ofstream(exp) << "[world]\nrhoo = 0.9\n";
+  const auto r = run_caig("run " + exp.string() + " --preset smoke --out " + (dir / "run").string());
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.output, HasSubstr("typo.toml"));
+  EXPECT_THAT(r.output, HasSubstr("world.rhoo"));
+  EXPECT_FALSE(fs::exists(dir / "run"));
+
+  const auto s = run_caig("run " + kPaper + " --preset smoke --set world.rho=high --out " + (dir / "r2").string());
+  EXPECT_EQ(s.status, 2);
+  EXPECT_THAT(s.output, HasSubstr("world.rho"));
+  const auto st = run_caig("run " + kPaper + " --preset smoke --set 'run.stages=[\"wrld\"]' --out " + (dir / "r3").string());
+  EXPECT_EQ(st.status, 2);
+  EXPECT_THAT(st.output, HasSubstr("unknown stage 'wrld'; known: world"));
+  const auto pr = run_caig("world --preset huge --out " + (dir / "w").string());
+  EXPECT_EQ(pr.status, 2);
+  EXPECT_THAT(pr.output, HasSubstr("unknown preset 'huge'"));
+}

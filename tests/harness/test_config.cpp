@@ -1,0 +1,101 @@
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness/config.h"
+#include "harness/error.h"
+
+using caig::Error;
+using testing::HasSubstr;
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json schema() {
+  return {{"run", {{"name", ""}, {"seed", 7}, {"preset", "cpu"}, {"experiment", ""}}},
+          {"world", {{"rho", 0.85}, {"products", 10}, {"dataset", "commercial"}, {"flag", true},
+                     {"names", nlohmann::json::array({"a"})}}},
+          {"plugins", nlohmann::json::object()}};
+}
+
+fs::path write_tmp(const std::string& name, const std::string& text) {
+  const fs::path p = fs::temp_directory_path() / ("caig_cfg_" + std::to_string(::getpid()) + "_" + name);
+  std::ofstream(p) << text;
+  return p;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST(Config, MergesKnownKeysAndPromotesIntegersToFloats) {
+  auto base = schema();
+  caig::merge_checked(base, {{"world", {{"rho", 1}, {"products", 20}}}}, "test.toml");
+  EXPECT_TRUE(base["world"]["rho"].is_number_float());
+  EXPECT_DOUBLE_EQ(base["world"]["rho"].get<double>(), 1.0);
+  EXPECT_EQ(base["world"]["products"].get<int>(), 20);
+}
+
+TEST(Config, UnknownKeyNamesKeyAndFile) {
+  auto base = schema();
+  const auto msg = error_of([&] { caig::merge_checked(base, {{"world", {{"rhoo", 0.5}}}}, "exp.toml"); });
+  EXPECT_THAT(msg, HasSubstr("exp.toml"));
+  EXPECT_THAT(msg, HasSubstr("world.rhoo"));
+  EXPECT_THAT(msg, HasSubstr("rho"));  // lists the known keys
+}
+
+TEST(Config, WrongTypesAreErrors) {
+  auto base = schema();
+  EXPECT_THAT(error_of([&] { caig::merge_checked(base, {{"world", {{"products", 2.5}}}}, "f"); }),
+              HasSubstr("world.products"));
+  EXPECT_THAT(error_of([&] { caig::merge_checked(base, {{"world", {{"rho", "high"}}}}, "f"); }),
+              HasSubstr("must be float"));
+  EXPECT_THAT(error_of([&] { caig::merge_checked(base, {{"world", 3}}, "f"); }), HasSubstr("table"));
+  EXPECT_THAT(error_of([&] { caig::merge_checked(base, {{"world", {{"names", {1, 2}}}}}, "f"); }),
+              HasSubstr("string values"));
+}
+
+TEST(Config, EmptyTableIsAnOpenMap) {
+  auto base = schema();
+  caig::merge_checked(base, {{"plugins", {{"vam", {{"lr", 0.1}}}}}}, "f");
+  EXPECT_DOUBLE_EQ(base["plugins"]["vam"]["lr"].get<double>(), 0.1);
+}
+
+TEST(Config, SetParsesTomlValuesAndBareWords) {
+  auto base = schema();
+  caig::apply_set(base, "world.rho=0.9");
+  caig::apply_set(base, "world.dataset=public");
+  caig::apply_set(base, "world.flag=false");
+  caig::apply_set(base, "world.names=[\"x\", \"y\"]");
+  EXPECT_DOUBLE_EQ(base["world"]["rho"].get<double>(), 0.9);
+  EXPECT_EQ(base["world"]["dataset"], "public");
+  EXPECT_EQ(base["world"]["flag"], false);
+  EXPECT_EQ(base["world"]["names"].size(), 2u);
+  EXPECT_THAT(error_of([&] { caig::apply_set(base, "world.nope=1"); }), HasSubstr("--set world.nope=1"));
+  EXPECT_THAT(error_of([&] { caig::apply_set(base, "novalue"); }), HasSubstr("key=value"));
+}
+
+TEST(Config, ParsesTomlAndReportsLineOfSyntaxErrors) {
+  const auto good = write_tmp("good.toml", "[world]\nrho = 0.5\n");
+  EXPECT_DOUBLE_EQ(caig::parse_toml_file(good)["world"]["rho"].get<double>(), 0.5);
+  const auto bad = write_tmp("bad.toml", "[world]\nrho = = 0.5\n");
+  const auto msg = error_of([&] { caig::parse_toml_file(bad); });
+  EXPECT_THAT(msg, HasSubstr("bad.toml:2"));
+  EXPECT_THAT(error_of([&] { caig::parse_toml_file("/nonexistent/x.toml"); }), HasSubstr("does not exist"));
+}
+
+
+TEST(Config, AtPathNamesMissingKey) {
+  const auto cfg = schema();
+  EXPECT_DOUBLE_EQ(caig::at_path(cfg, "world.rho").get<double>(), 0.85);
+  EXPECT_THAT(error_of([&] { caig::at_path(cfg, "world.nothing"); }), HasSubstr("world.nothing"));
+}

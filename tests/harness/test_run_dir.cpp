@@ -1,0 +1,127 @@
+#include <filesystem>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "harness/error.h"
+#include "harness/files.h"
+#include "harness/progress.h"
+#include "harness/run_dir.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+fs::path fresh(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("caig_rd_" + std::to_string(::getpid()) + "_" + name);
+  fs::remove_all(p);
+  fs::remove_all(p.string() + ".failed");
+  return p;
+}
+}  // namespace
+
+TEST(RunDir, AppearsOnlyOnCommit) {
+  const auto final_dir = fresh("commit");
+  {
+    caig::RunDir d(final_dir, false);
+    d.write_json("metrics.json", {{"a", 1}});
+    EXPECT_FALSE(fs::exists(final_dir));
+    d.commit();
+    EXPECT_TRUE(fs::exists(final_dir / "metrics.json"));
+  }
+  EXPECT_EQ(caig::read_json(final_dir / "metrics.json")["a"], 1);
+  EXPECT_THROW(caig::RunDir(final_dir, false), caig::Error);  // exists: needs --force
+}
+
+TEST(RunDir, FailedRunNeverLooksComplete) {
+  const auto final_dir = fresh("failed");
+  try {
+    caig::RunDir d(final_dir, false);
+    d.write_json("metrics.json", {{"half", true}});
+    throw std::runtime_error("stage crashed");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_FALSE(fs::exists(final_dir));
+  EXPECT_TRUE(fs::exists(final_dir.string() + ".failed"));
+}
+
+TEST(RunDir, OverwriteReplacesOnlyAfterCompletion) {
+  const auto final_dir = fresh("overwrite");
+  {
+    caig::RunDir d(final_dir, false);
+    d.write_text("old.txt", "old");
+    d.commit();
+  }
+  {
+    caig::RunDir d(final_dir, true);
+    d.write_text("new.txt", "new");
+    EXPECT_TRUE(fs::exists(final_dir / "old.txt"));  // still the old run while running
+    d.commit();
+  }
+  EXPECT_FALSE(fs::exists(final_dir / "old.txt"));
+  EXPECT_TRUE(fs::exists(final_dir / "new.txt"));
+}
+
+TEST(Files, AtomicWriteLeavesNoTemporaries) {
+  const auto dir = fresh("files");
+  caig::write_file_atomic(dir / "a.txt", "hello");
+  caig::write_file_atomic(dir / "a.txt", "again");
+  EXPECT_EQ(caig::read_file(dir / "a.txt"), "again");
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) n += e.is_regular_file();
+  EXPECT_EQ(n, 1);
+}
+
+TEST(Files, JsonlReportsFileAndLine) {
+  const auto dir = fresh("jsonl");
+  caig::write_file_atomic(dir / "x.jsonl", "{\"a\": 1}\n\n{broken\n");
+  try {
+    caig::read_jsonl(dir / "x.jsonl", [](const nlohmann::json&, int64_t) {});
+    FAIL();
+  } catch (const caig::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("x.jsonl:3"), std::string::npos) << e.what();
+  }
+  int bad = 0, good = 0;
+  caig::read_jsonl(dir / "x.jsonl", [&](const nlohmann::json&, int64_t) { ++good; },
+                   [&](int64_t line, const std::string&) { bad += static_cast<int>(line); });
+  EXPECT_EQ(good, 1);
+  EXPECT_EQ(bad, 3);
+}
+
+TEST(Files, ResolveInsideRejectsEscapes) {
+  const auto dir = fresh("inside");
+  fs::create_directories(dir / "images");
+  EXPECT_EQ(caig::resolve_inside(dir, "images/a.png", "m:1"), fs::weakly_canonical(dir / "images/a.png"));
+  EXPECT_THROW(caig::resolve_inside(dir, "../a.png", "m:1"), caig::Error);
+  EXPECT_THROW(caig::resolve_inside(dir, "images/../../a.png", "m:1"), caig::Error);
+  EXPECT_THROW(caig::resolve_inside(dir, "/etc/passwd", "m:1"), caig::Error);
+  fs::create_directory_symlink("/tmp", dir / "link");
+  EXPECT_THROW(caig::resolve_inside(dir, "link/x.png", "m:1"), caig::Error);
+}
+
+
+TEST(Progress, PlainLinesAtMostOnePerTenth) {
+  std::ostringstream out;
+  {
+    caig::Progress p("loop", 1000, out, caig::ProgressMode::Lines);
+    for (int i = 0; i < 1000; ++i) p.tick();
+  }
+  const std::string s = out.str();
+  const auto lines = std::count(s.begin(), s.end(), '\n');
+  EXPECT_EQ(lines, 10);  // nine tenths and the final line
+  EXPECT_EQ(s.find('\r'), std::string::npos);
+  EXPECT_NE(s.find("loop: 1000/1000 (100%)"), std::string::npos);
+}
+
+TEST(Progress, QuietPrintsNothingAndTerminalRedraws) {
+  std::ostringstream quiet, tty;
+  {
+    caig::Progress p("q", 10, quiet, caig::ProgressMode::Quiet);
+    p.tick(10);
+  }
+  EXPECT_TRUE(quiet.str().empty());
+  {
+    caig::Progress p("t", 10, tty, caig::ProgressMode::Terminal);
+    p.tick(10);
+  }
+  EXPECT_NE(tty.str().find('\r'), std::string::npos);
+}
