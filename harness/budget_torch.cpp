@@ -119,7 +119,8 @@ int64_t BudgetMeter::peak_memory_bytes() const {
   if (is_cuda(device_)) {
     const int index = torch::Device(device_).index() < 0 ? 0 : torch::Device(device_).index();
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
-    return stats.allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)].peak;
+    // Index 0 is the aggregate over pools in every LibTorch version (the enum moved namespaces).
+    return stats.allocated_bytes[0].peak;
   }
 #endif
   return peak_rss_bytes();

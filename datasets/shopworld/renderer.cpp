@@ -163,9 +163,24 @@ const cv::Scalar kWall = rgb(218, 215, 210);
 
 void scene_studio(SceneContext& s) {
   const double h = 0.7 + s.rng.uniform(-0.04, 0.04);
-  s.grade(h, 0.8f, 0.7f);
-  s.c.band(0, h, rgb(240, 240, 240), rgb(200, 200, 200));
-  s.c.band(h, 1, rgb(185, 185, 185), rgb(140, 140, 140));
+  s.grade(1.0, 0.8f, 0.8f);
+  // Seamless paper: a mid-tone wall falling into a bright floor with a curved (cyclorama) edge.
+  s.c.band(0, 1, rgb(205, 205, 205), rgb(150, 150, 150));
+  std::vector<cv::Point2d> floor = {{-0.05, 1.05}, {-0.05, h + 0.06}};
+  for (int i = 0; i <= 10; ++i) floor.emplace_back(i / 10.0, h + 0.06 - 0.12 * std::sin(kPi * i / 10.0));
+  floor.emplace_back(1.05, h + 0.06);
+  floor.emplace_back(1.05, 1.05);
+  s.c.poly_any(floor, rgb(245, 245, 245));
+  // Softboxes on stands at both sides.
+  const double top = s.rng.uniform(0.04, 0.12);
+  for (int side = 0; side < 2; ++side) {
+    const double x = side == 0 ? s.rng.uniform(0.02, 0.07) : s.rng.uniform(0.93, 0.98), w = 0.1;
+    s.c.line(x, top, x, h + 0.1, rgb(40, 40, 44), s.c.thick(0.02));
+    s.c.line(x, h + 0.1, x - 0.05, h + 0.2, rgb(40, 40, 44), 1);
+    s.c.line(x, h + 0.1, x + 0.05, h + 0.2, rgb(40, 40, 44), 1);
+    s.c.rect(x - w, top, x + w, top + 0.12, rgb(35, 35, 38));
+    s.c.rect(x - w + 0.02, top + 0.02, x + w - 0.02, top + 0.1, kWhite);
+  }
 }
 
 void scene_marble(SceneContext& s) {
@@ -197,9 +212,11 @@ void scene_wooden_desk(SceneContext& s) {
   s.c.band(h, 1, wood, scaled(wood, 0.8));
   const double phase = s.rng.uniform(0, 2 * kPi);
   for (double y = h + 0.03; y < 1.02; y += s.rng.uniform(0.03, 0.05))
-    s.c.polyline(wave(y, 0.012, s.rng.uniform(0.3, 0.6), phase + y * 9), scaled(wood, 0.55), 1);
+    s.c.polyline(wave(y, 0.012, s.rng.uniform(0.3, 0.6), phase + y * 9), scaled(wood, 0.45), 1);
   s.c.ellipse(s.rng.uniform(0.05, 0.95), s.rng.uniform(h + 0.1, 0.95), 0.04, 0.015, 0, scaled(wood, 0.5));
-  s.c.line(0, h, 1, h, mix(wood, kWhite, 0.5), s.c.thick(0.025));
+  s.c.line(0, h, 1, h, mix(wood, kWhite, 0.6), s.c.thick(0.035));
+  s.c.band(0.9, 1, scaled(wood, 0.5), scaled(wood, 0.4));  // the desk's front panel
+  s.c.line(0, 0.9, 1, 0.9, scaled(wood, 0.3), 1);
 }
 
 void scene_kitchen(SceneContext& s) {
@@ -355,22 +372,23 @@ void scene_forest(SceneContext& s) {
 void scene_mountain(SceneContext& s) {
   s.grade(0.45, 0.75f, 0.4f);
   s.c.band(0, 0.75, rgb(140, 185, 235), rgb(225, 235, 245));
-  auto range = [&](double base_y, double lo, double hi, const cv::Scalar& col, bool caps) {
+  auto range = [&](double base_y, double lo, double hi, double w_lo, double w_hi, const cv::Scalar& col,
+                   bool caps) {
     double x = s.rng.uniform(-0.3, -0.1);
     while (x < 1.1) {
-      const double w = s.rng.uniform(0.3, 0.5), peak = s.rng.uniform(lo, hi);
+      const double w = s.rng.uniform(w_lo, w_hi), peak = s.rng.uniform(lo, hi);
       const cv::Point2d l(x, base_y), t(x + w / 2, peak), r(x + w, base_y);
       s.c.poly({l, t, r}, col);
       if (caps) {
-        const double k = 0.3;
+        const double k = 0.4;
         s.c.poly({t, t + (l - t) * k, cv::Point2d(t.x, t.y + (base_y - t.y) * k * 0.7), t + (r - t) * k},
                  rgb(250, 252, 255));
       }
       x += w * s.rng.uniform(0.55, 0.8);
     }
   };
-  range(0.8, 0.08, 0.3, rgb(110, 120, 150), true);
-  range(0.86, 0.38, 0.55, rgb(55, 70, 85), false);
+  range(0.8, 0.08, 0.3, 0.3, 0.5, rgb(110, 120, 150), true);
+  range(0.86, 0.4, 0.6, 0.16, 0.28, rgb(45, 58, 70), false);
   const cv::Scalar valley = rgb(85, 125, 65);
   s.c.band(0.85, 1, valley, scaled(valley, 0.85));
 }
@@ -383,6 +401,11 @@ void scene_snow(SceneContext& s) {
   s.c.band(h, 1, snow, rgb(215, 225, 240));
   for (int i = 0; i < 3; ++i)
     s.c.ellipse(s.rng.uniform(0, 1), h + 0.02, s.rng.uniform(0.15, 0.3), 0.06, 0, kWhite);
+  for (int i = 0; i < 5; ++i) {  // snowy pines on the horizon
+    const double x = i % 2 ? s.rng.uniform(0.0, 0.2) : s.rng.uniform(0.8, 1.0), t = s.rng.uniform(0.22, 0.32);
+    s.c.poly({{x, h - t}, {x + 0.07, h + 0.02}, {x - 0.07, h + 0.02}}, rgb(30, 70, 55));
+    s.c.poly({{x, h - t}, {x + 0.025, h - t * 0.6}, {x - 0.025, h - t * 0.6}}, kWhite);
+  }
   for (int i = 0; i < 70; ++i) {
     const double y = s.rng.uniform(0, 1);
     s.c.circle(s.rng.uniform(0, 1), y, s.rng.uniform(0.012, 0.025), y < h ? kWhite : rgb(140, 165, 205));
@@ -447,8 +470,8 @@ void scene_water_splash(SceneContext& s) {
   s.c.band(0, 1, mix(water, kWhite, 0.35), scaled(water, 0.8));
   const double cx = 0.5 + s.rng.uniform(-0.1, 0.1);
   for (int i = 0; i < 4; ++i)  // splash crowns rising from the bottom
-    s.c.ellipse(cx, 1.0, 0.35 + 0.13 * i, 0.18 + 0.12 * i, 0, rgb(245, 250, 255), s.c.thick(0.02), 180, 360);
-  for (int i = 0; i < 18; ++i) {
+    s.c.ellipse(cx, 1.0, 0.35 + 0.13 * i, 0.18 + 0.12 * i, 0, rgb(245, 250, 255), s.c.thick(0.03), 180, 360);
+  for (int i = 0; i < 26; ++i) {
     const double x = s.rng.uniform(0, 1), y = s.rng.uniform(0, 1), r = s.rng.uniform(0.015, 0.04);
     s.c.circle(x, y, r, mix(water, kWhite, 0.7));
     s.c.circle(x - r * 0.3, y - r * 0.3, r * 0.35, kWhite);
@@ -547,16 +570,16 @@ LightMap make_light_map(int lighting, int n) {
           break;
         }
         case kDramatic: {  // hard contrast, spotlight, dark edges
-          const double spot = 0.25 + 0.9 * gauss2((u - 0.5) * 0.9, v - 0.35, 0.16);
+          const double spot = 0.33 + 0.85 * gauss2((u - 0.5) * 0.9, v - 0.35, 0.16);
           g = cv::Vec3d(1.5, 1.5, 1.5) * spot;
           o = cv::Vec3d(-70, -70, -70) * spot;
           break;
         }
         case kNeon: {  // dark, with magenta from the left and cyan from the right
-          g = cv::Vec3d(0.42, 0.42, 0.42);
-          const double left = std::exp(-u * u / 0.018), right = std::exp(-(1 - u) * (1 - u) / 0.018);
-          o = cv::Vec3d(20, 0, 15) + cv::Vec3d(210, 30, 255) * (0.65 * left) +
-              cv::Vec3d(255, 225, 20) * (0.65 * right);
+          g = cv::Vec3d(0.5, 0.5, 0.5);
+          const double left = std::exp(-u * u / 0.015), right = std::exp(-(1 - u) * (1 - u) / 0.015);
+          o = cv::Vec3d(20, 0, 15) + cv::Vec3d(210, 30, 255) * (0.6 * left) +
+              cv::Vec3d(255, 225, 20) * (0.6 * right);
           break;
         }
         default: throw std::out_of_range("render: bad lighting");
@@ -601,7 +624,6 @@ void apply_light(cv::Mat& img, int lighting, const cv::Scalar* palette, const Sc
   thread_local std::map<std::pair<int, int>, std::vector<float>> noise_cache;
   const LightMap& m = cached(light_cache, lighting, n, [&] { return make_light_map(lighting, n); });
   const std::vector<float>& noise = cached(noise_cache, 0, n, [&] { return make_noise_tile(n); });
-  if (lighting == kSoft) cv::blur(img, img, cv::Size(3, 3));  // soft focus
   float pb = 0.f, pg = 0.f, pr = 0.f, brightest = 1.f;
   if (palette) {
     pb = static_cast<float>((*palette)[0]), pg = static_cast<float>((*palette)[1]);
@@ -679,12 +701,14 @@ void style_natural(Canvas& c, Rng& rng) {
 }
 
 void style_dynamic(Canvas& c, Rng& rng) {
-  const double slope = std::tan(-28 * kPi / 180);
+  // Diagonal speed lines, each with a dark trailing edge so it reads on light and dark scenes.
+  const double slope = std::tan(-28 * kPi / 180), drop = 1.5 / c.n();
   translucent(c.img(), 0.8, [&](Canvas& l) {
-    for (int i = 0; i < 11; ++i) {
+    for (int i = 0; i < 10; ++i) {
       const double y = rng.uniform(-0.2, 1.6), x0 = rng.uniform(-0.3, 0.4), len = rng.uniform(0.5, 1.2);
-      l.line(x0, y, x0 + len, y + slope * len, i % 4 == 0 ? rgb(255, 220, 60) : kWhite,
-             i % 3 == 0 ? l.thick(0.03) : 1);
+      const int width = i % 3 == 0 ? l.thick(0.03) : 1;
+      l.line(x0, y + drop, x0 + len, y + drop + slope * len, rgb(70, 70, 80), 1);
+      l.line(x0, y, x0 + len, y + slope * len, i % 4 == 0 ? rgb(255, 220, 60) : kWhite, width);
     }
   });
 }
@@ -700,13 +724,19 @@ void style_festive(Canvas& c, Rng& rng) {
   const int count = 9, first = rng.below(5);
   for (int i = 0; i < count; ++i) {  // bunting flags hanging from the string
     const double xa = (i + 0.1) / count, xb = (i + 0.9) / count, xm = (xa + xb) / 2;
-    c.poly({{xa, string_y(xa)}, {xb, string_y(xb)}, {xm, string_y(xm) + 0.12}}, flags[(first + i) % 5]);
+    c.poly({{xa, string_y(xa)}, {xb, string_y(xb)}, {xm, string_y(xm) + 0.13}}, flags[(first + i) % 5]);
   }
-  for (int i = 0; i < 6; ++i) {  // gold sparkles on the upper sides
-    const double x = i % 2 ? rng.uniform(0.02, 0.1) : rng.uniform(0.9, 0.98), y = rng.uniform(0.2, 0.6),
-                 r = 0.035;
-    c.line(x - r, y, x + r, y, rgb(255, 215, 80), 1);
-    c.line(x, y - r, x, y + r, rgb(255, 215, 80), 1);
+  for (int side = 0; side < 2; ++side) {  // curly streamers down both sides
+    const double x = side == 0 ? 0.05 : 0.95, phase = rng.uniform(0, 2 * kPi);
+    std::vector<cv::Point2d> ribbon;
+    for (int k = 0; k <= 14; ++k) ribbon.emplace_back(x + 0.03 * std::sin(k * 1.6 + phase), 0.15 + 0.05 * k);
+    c.polyline(ribbon, flags[(first + 2 * side + 1) % 5], c.thick(0.025));
+  }
+  for (int i = 0; i < 4; ++i) {  // gold sparkles on the upper sides
+    const double x = i % 2 ? rng.uniform(0.03, 0.12) : rng.uniform(0.88, 0.97), y = rng.uniform(0.2, 0.6),
+                 r = 0.045;
+    c.poly({{x - r, y}, {x, y - r * 0.3}, {x + r, y}, {x, y + r * 0.3}}, rgb(255, 215, 80));
+    c.poly({{x, y - r}, {x + r * 0.3, y}, {x, y + r}, {x - r * 0.3, y}}, rgb(255, 215, 80));
   }
 }
 
@@ -917,7 +947,7 @@ cv::Mat render_background(const Background& background, uint64_t seed, int size)
     palette = scaled(rgb(sat(c.r), sat(c.g), sat(c.b)), tone_rng.uniform(0.95, 1.04));  // sampling variation
   }
 
-  cv::Mat img(size, size, CV_8UC3);
+  cv::Mat img(size, size, CV_8UC3, cv::Scalar(0, 0, 0));  // zeroed: never render stale memory
   Canvas canvas(img);
   SceneContext ctx{canvas, scene_rng};
   draw_scene(s.scene, ctx);

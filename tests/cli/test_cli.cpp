@@ -137,3 +137,35 @@ TEST(Cli, ConfigErrorsNameKeyAndFile) {
   EXPECT_EQ(pr.status, 2);
   EXPECT_THAT(pr.output, HasSubstr("unknown preset 'huge'"));
 }
+
+TEST(Cli, DataInspectReadsRealFormatsAndReportsBadLines) {
+  const auto dir = scratch("real");
+  fs::create_directories(dir / "images");
+  for (const char* img : {"a.jpg", "b.jpg", "c.jpg"}) std::ofstream(dir / "images" / img) << "x";
+  std::ofstream(dir / "cr.tsv") << "item_id\timage_name\tds\tpv\tclk\n"
+                                   "1\ta.jpg\t20200101\t1500\t30\n"
+                                   "1\ta.jpg\t20200102\t1500\t33\n"
+                                   "1\tb.jpg\t20200101\t3000\t60\n"
+                                   "2\tc.jpg\t20200101\t10\t20\n";
+  const auto strict = run_caig("data inspect " + (dir / "cr.tsv").string());
+  EXPECT_EQ(strict.status, 2);
+  EXPECT_THAT(strict.output, HasSubstr("cr.tsv:5"));
+  const auto lenient = run_caig("data inspect --lenient " + (dir / "cr.tsv").string());
+  EXPECT_EQ(lenient.status, 0) << lenient.output;
+  EXPECT_THAT(lenient.output, HasSubstr("skipped"));
+  EXPECT_THAT(lenient.output, HasSubstr("cr.tsv:5"));
+  // a.jpg: 3000 impressions, 63 clicks (summed over days); b.jpg: 3000, 60 -> ratio 1.05, a pair.
+  const auto json = run_caig("data inspect --lenient --json " + (dir / "cr.tsv").string());
+  const auto j = nlohmann::json::parse(json.output);
+  EXPECT_EQ(j["creatives"].get<int>(), 2) << json.output;
+
+  std::ofstream(dir / "cg.json") << R"({"7": [{"creative_id": 1, "creative_image_hash": "a",
+      "exp_impression_cnt": 3000, "exp_click_cnt": 63}, {"creative_id": 2, "creative_image_hash": "b",
+      "exp_impression_cnt": 3000, "exp_click_cnt": 60}]})";
+  const auto cg = run_caig("data inspect --json " + (dir / "cg.json").string());
+  ASSERT_EQ(cg.status, 0) << cg.output;
+  EXPECT_EQ(nlohmann::json::parse(cg.output)["creatives"].get<int>(), 2);
+
+  const auto unknown = run_caig("data inspect " + (dir / "images").string());
+  EXPECT_EQ(unknown.status, 2);
+}
