@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include <opencv2/core.hpp>
+
 #include "datasets/shopworld/catalog.h"
 #include "datasets/shopworld/product_art.h"
 #include "datasets/shopworld/renderer.h"
@@ -25,7 +27,8 @@ struct Inputs {
   std::vector<cv::Mat> products;
   std::vector<Background> backgrounds;
   explicit Inputs(int product_size) {
-    for (int i = 0; i < 16; ++i) products.push_back(draw_product(bench_product(i), product_size, i));
+    for (int i = 0; i < 16; ++i)
+      products.push_back(draw_product(bench_product(i), product_size, i));
     for (int i = 0; i < 64; ++i) {
       Background b;
       b.scene = (i * 5) % kNumScenes;
@@ -44,8 +47,8 @@ void render_ads(benchmark::State& state, int size) {
   options.image_size = size;
   uint64_t i = 0;
   for (auto _ : state) {
-    RenderedAd ad = render_ad(in.products[i % in.products.size()], in.backgrounds[i % in.backgrounds.size()],
-                              i, options);
+    RenderedAd ad = render_ad(in.products[i % in.products.size()],
+                              in.backgrounds[i % in.backgrounds.size()], i, options);
     benchmark::DoNotOptimize(ad.image.data);
     ++i;
   }
@@ -69,7 +72,8 @@ void BM_VisibilityContrast(benchmark::State& state) {
   const Inputs in(64);
   RenderOptions options;
   std::vector<RenderedAd> ads;
-  for (int i = 0; i < 16; ++i) ads.push_back(render_ad(in.products[i], in.backgrounds[i], i, options));
+  for (int i = 0; i < 16; ++i)
+    ads.push_back(render_ad(in.products[i], in.backgrounds[i], i, options));
   size_t i = 0;
   for (auto _ : state) {
     const RenderedAd& ad = ads[i++ % ads.size()];

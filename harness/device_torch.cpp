@@ -8,11 +8,9 @@
 #include "harness/device.h"
 #include "harness/error.h"
 
-#ifndef CAIG_GIT_REVISION
-#define CAIG_GIT_REVISION "unknown"
-#endif
-
 namespace caig {
+
+const char* caig_git_revision();  // generated at build time (cmake/GitRevision.cmake)
 
 bool cuda_available() { return torch::cuda::is_available(); }
 
@@ -49,19 +47,23 @@ std::string torch_version() {
          std::to_string(TORCH_VERSION_PATCH);
 }
 
-std::string caig_version() { return std::string(CAIG_VERSION) + " (" + CAIG_GIT_REVISION + ")"; }
+std::string caig_version() { return std::string(CAIG_VERSION) + " (" + caig_git_revision() + ")"; }
 
 nlohmann::json environment_info(const std::string& device) {
   char host[256] = {0};
   ::gethostname(host, sizeof(host) - 1);
   nlohmann::json j;
   j["caig_version"] = CAIG_VERSION;
-  j["git_revision"] = CAIG_GIT_REVISION;
+  j["git_revision"] = caig_git_revision();
   j["libtorch"] = torch_version();
   j["libtorch_cuda"] = torch::cuda::is_available();
   j["cuda_devices"] = torch::cuda::device_count();
   j["opencv"] = CV_VERSION;
-  j["compiler"] = std::string("gcc/clang ") + __VERSION__;
+#if defined(__clang__)
+  j["compiler"] = std::string("clang ") + __clang_version__;
+#else
+  j["compiler"] = std::string("gcc ") + __VERSION__;
+#endif
   j["cplusplus"] = static_cast<int64_t>(__cplusplus);
   j["device"] = device;
   j["torch_threads"] = torch::get_num_threads();

@@ -98,12 +98,14 @@ double ClickModel::visibility(double contrast) const {
   return std::clamp(v, -config_.visibility_cap, config_.visibility_cap);
 }
 
-double ClickModel::match(int category, const Background& b) const {
-  const Category& c = categories().at(category);
-  const double scene = b.scene >= 0 ? c.scene_affinity[b.scene] : 0.0;
-  const double style = b.style >= 0 ? c.style_compat[b.style] : 0.0;
+double match_score(int category, const Background& b) {
+  const Category& c = categories().at(static_cast<size_t>(category));
+  const double scene = b.scene >= 0 ? c.scene_affinity[static_cast<size_t>(b.scene)] : 0.0;
+  const double style = b.style >= 0 ? c.style_compat[static_cast<size_t>(b.style)] : 0.0;
   return 0.75 * scene + 0.25 * style;
 }
+
+double ClickModel::match(int category, const Background& b) const { return match_score(category, b); }
 
 ClickTerms ClickModel::terms(const Product& p, const Background& b, double contrast,
                              uint64_t noise_key) const {

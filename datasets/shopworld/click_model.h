@@ -36,6 +36,10 @@ struct ClickTerms {
 double logit(double p);
 double sigmoid(double x);
 
+// Product-background match in [0, 1]: 0.75 * scene affinity + 0.25 * style compatibility of the
+// category (catalog tables, no seed); a missing slot contributes 0.
+double match_score(int category, const Background& b);
+
 class ClickModel {
  public:
   ClickModel(const WorldConfig& config, uint64_t seed);

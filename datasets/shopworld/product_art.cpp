@@ -1,5 +1,5 @@
-// Procedural product cut-outs. Each shape family is drawn at 2x resolution in straight colour over a
-// backdrop of the product colour (so anti-aliased part edges never blend with black), then
+// Procedural product cut-outs. Each shape family is drawn at 2x resolution in straight colour over
+// a backdrop of the product colour (so anti-aliased part edges never blend with black), then
 // premultiplied by alpha, downsampled with INTER_AREA and un-premultiplied: the alpha edge is
 // anti-aliased and free of dark fringes.
 #include "datasets/shopworld/product_art.h"
@@ -12,6 +12,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "harness/seeds.h"
+
 namespace caig::world {
 namespace {
 
@@ -19,30 +21,15 @@ constexpr int kSuper = 2;  // supersampling factor
 constexpr int kShift = 4;  // fixed-point bits for sub-pixel polygon vertices
 constexpr double kPi = 3.14159265358979323846;
 
-// splitmix64: small, fast and identical on every platform.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  int below(int n) { return static_cast<int>(next() % static_cast<uint64_t>(n)); }
-
- private:
-  uint64_t state_;
-};
+using caig::Rng;  // harness/seeds.h: one generator for the whole project
 
 using Poly = std::vector<cv::Point2d>;
 
 cv::Scalar to_bgr(const Rgb& c) { return cv::Scalar(c.b, c.g, c.r); }
 cv::Scalar mix(const cv::Scalar& a, const cv::Scalar& b, double t) { return a * (1.0 - t) + b * t; }
 cv::Scalar scaled(const cv::Scalar& a, double k) {
-  return cv::Scalar(std::min(255.0, a[0] * k), std::min(255.0, a[1] * k), std::min(255.0, a[2] * k));
+  return cv::Scalar(std::min(255.0, a[0] * k), std::min(255.0, a[1] * k),
+                    std::min(255.0, a[2] * k));
 }
 double luma(const cv::Scalar& c) { return 0.114 * c[0] + 0.587 * c[1] + 0.299 * c[2]; }
 
@@ -108,7 +95,8 @@ Poly smooth_closed(const Poly& ctrl, int per_segment = 8) {
 // Mirrors a right-half outline (listed top to bottom) into a closed symmetric outline about x=0.5.
 Poly mirror_outline(const Poly& right_half) {
   Poly p = right_half;
-  for (auto it = right_half.rbegin(); it != right_half.rend(); ++it) p.emplace_back(1.0 - it->x, it->y);
+  for (auto it = right_half.rbegin(); it != right_half.rend(); ++it)
+    p.emplace_back(1.0 - it->x, it->y);
   return p;
 }
 
@@ -270,7 +258,7 @@ Finish finish_for(const std::string& material) {
 
 void apply_texture(Painter& pt, Texture texture, Rng& rng) {
   const int n = pt.n();
-  const uint64_t salt = rng.next();
+  const uint64_t salt = rng();
   // Hash noise instead of a stream so the texture does not depend on drawing order.
   auto hash_noise = [salt](int x, int y) {
     uint64_t h = salt ^ (static_cast<uint64_t>(x) * 0x9E3779B1ULL) ^
@@ -282,9 +270,14 @@ void apply_texture(Painter& pt, Texture texture, Rng& rng) {
   };
   const double cell = std::max(2.0, n / 40.0);  // texture period, ~3 px at 64 output
   switch (texture) {
-    case Texture::None: break;
-    case Texture::Noise: pt.texture([&](int x, int y) { return 14 * hash_noise(x / 2, y / 2); }); break;
-    case Texture::Grain: pt.texture([&](int x, int y) { return 18 * hash_noise(x, y); }); break;
+    case Texture::None:
+      break;
+    case Texture::Noise:
+      pt.texture([&](int x, int y) { return 14 * hash_noise(x / 2, y / 2); });
+      break;
+    case Texture::Grain:
+      pt.texture([&](int x, int y) { return 18 * hash_noise(x, y); });
+      break;
     case Texture::Knit:
       // Rows of V stitches.
       pt.texture([&](int x, int y) {
@@ -293,7 +286,8 @@ void apply_texture(Painter& pt, Texture texture, Rng& rng) {
       });
       break;
     case Texture::Twill:
-      pt.texture([&](int x, int y) { return std::fmod(x + y, cell * 1.2) < cell * 0.4 ? -14.0 : 5.0; });
+      pt.texture(
+          [&](int x, int y) { return std::fmod(x + y, cell * 1.2) < cell * 0.4 ? -14.0 : 5.0; });
       break;
     case Texture::Ripstop:
       pt.texture([&](int x, int y) {
@@ -352,12 +346,14 @@ void draw_bottle(Painter& pt, const Colours& c, const Finish& f, Rng& rng) {
   pt.stroke({{0.5 - bw * 0.2, ly0 + 0.12}, {0.5 + bw * 0.2, ly0 + 0.12}}, c.dark, 0.015);
   pt.paint(ellipse(0.5, ly1 - 0.05, 0.03, 0.03), c.base);
   const cv::Scalar caps[] = {kInk, kGold, kSilver, c.dark};
-  pt.body(rounded_rect(0.5 - cw / 2, cap_top, 0.5 + cw / 2, cap_top + cap_h, 0.02), caps[rng.below(4)]);
+  pt.body(rounded_rect(0.5 - cw / 2, cap_top, 0.5 + cw / 2, cap_top + cap_h, 0.02),
+          caps[rng.uniform_int(4)]);
   pt.stroke({{0.5 - cw / 2, cap_top + cap_h}, {0.5 + cw / 2, cap_top + cap_h}}, kInk, 0.012);
   pt.shade(cylinder(0.5 - bw / 2, x1));
   pt.paint(rect(0.5 - bw * 0.36, shoulder + 0.02, 0.5 - bw * 0.26, bottom - 0.07), kWhite,
            0.2 + f.gloss);
-  pt.paint(rect(0.5 + bw * 0.28, shoulder + 0.05, 0.5 + bw * 0.32, bottom - 0.1), kWhite, f.gloss * 0.5);
+  pt.paint(rect(0.5 + bw * 0.28, shoulder + 0.05, 0.5 + bw * 0.32, bottom - 0.1), kWhite,
+           f.gloss * 0.5);
 }
 
 void draw_box(Painter& pt, const Colours& c, const Finish& f, Rng& rng) {
@@ -405,11 +401,13 @@ void draw_device(Painter& pt, const Colours& c, const Finish& f, Rng& rng) {
     for (int col = 0; col < 3; ++col) {
       if (rng.uniform() < 0.25) continue;
       const double ix = sx0 + cell * (col + 0.2), iy = sy0 + 0.03 + cell * (row + 0.2);
-      pt.paint(rounded_rect(ix, iy, ix + cell * 0.6, iy + cell * 0.6, 0.015), icons[rng.below(4)], 0.9);
+      pt.paint(rounded_rect(ix, iy, ix + cell * 0.6, iy + cell * 0.6, 0.015), icons[rng.uniform_int(4)],
+               0.9);
     }
   pt.paint(ellipse(0.5, y0 + 0.055, 0.018, 0.018), kInk);
   pt.stroke({{0.5 - 0.06, y1 - 0.055}, {0.5 + 0.06, y1 - 0.055}}, c.dark, 0.015);
-  pt.shade([x0, w](double u, double v) { return 1.1 - 0.15 * v - 0.1 * std::abs((u - x0) / w - 0.4); });
+  pt.shade(
+      [x0, w](double u, double v) { return 1.1 - 0.15 * v - 0.1 * std::abs((u - x0) / w - 0.4); });
   pt.paint({{sx0, sy0}, {sx0 + 0.3, sy0}, {sx0, sy0 + 0.45}}, kWhite, 0.1 + f.gloss * 0.3);
 }
 
@@ -427,10 +425,11 @@ void draw_shoe(Painter& pt, const Colours& c, const Finish& f, Rng& rng) {
                                     {0.975, 0.72},
                                     {0.96, 0.82}});
   pt.body(upper, c.base);
-  pt.paint(smooth_closed({{0.72, 0.9}, {0.78, toe - 0.04}, {0.92, toe + 0.01}, {0.99, 0.75}, {0.99, 0.9}}),
-           c.light);                                                                  // toe cap
+  pt.paint(smooth_closed(
+               {{0.72, 0.9}, {0.78, toe - 0.04}, {0.92, toe + 0.01}, {0.99, 0.75}, {0.99, 0.9}}),
+           c.light);                                                                      // toe cap
   pt.paint(smooth_closed({{0.0, 0.9}, {0.0, 0.45}, {0.14, 0.52}, {0.18, 0.9}}), c.dark);  // heel
-  pt.paint(ellipse(0.21, heel + 0.06, 0.14, 0.045), kInk);                              // collar
+  pt.paint(ellipse(0.21, heel + 0.06, 0.14, 0.045), kInk);                                // collar
   // Side stripe in a contrasting colour.
   Poly stripe = quad_bezier({0.22, 0.74}, {0.45, rng.uniform(0.5, 0.6)}, {0.78, 0.6});
   Poly lower = quad_bezier({0.78, 0.66}, {0.5, 0.7}, {0.3, 0.78});
@@ -459,11 +458,8 @@ void draw_garment(Painter& pt, const Colours& c, const Finish&, Rng& rng) {
   const double sl = rng.uniform(0.0, 0.04), hem = rng.uniform(0.95, 0.98);
   Poly right;
   append(right, arc(0.5, 0.05, 0.12, 0.1, 90, 0, 8));  // neckline, from centre to the right
-  right.insert(right.end(), {{0.78, 0.08},
-                             {0.98 - sl, 0.3},
-                             {0.86 - sl, 0.42},
-                             {0.76, 0.34},
-                             {0.77, hem}});
+  right.insert(right.end(),
+               {{0.78, 0.08}, {0.98 - sl, 0.3}, {0.86 - sl, 0.42}, {0.76, 0.34}, {0.77, hem}});
   Poly outline = right;
   for (auto it = right.rbegin(); it != right.rend(); ++it) outline.emplace_back(1.0 - it->x, it->y);
   pt.body(outline, c.base);
@@ -471,9 +467,10 @@ void draw_garment(Painter& pt, const Colours& c, const Finish&, Rng& rng) {
   pt.stroke({{0.24, hem - 0.04}, {0.76, hem - 0.04}}, c.dark, 0.012);
   pt.stroke({{0.02 + sl, 0.3}, {0.14 + sl, 0.42}}, c.dark, 0.012);
   pt.stroke({{0.98 - sl, 0.3}, {0.86 - sl, 0.42}}, c.dark, 0.012);
-  switch (rng.below(4)) {
+  switch (rng.uniform_int(4)) {
     case 0:  // stripes
-      for (double y = 0.45; y < hem - 0.08; y += 0.12) pt.paint(rect(0, y, 1, y + 0.05), c.accent, 0.8);
+      for (double y = 0.45; y < hem - 0.08; y += 0.12)
+        pt.paint(rect(0, y, 1, y + 0.05), c.accent, 0.8);
       break;
     case 1:  // chest emblem
       pt.paint(ellipse(0.5, 0.42, 0.1, 0.1), c.accent, 0.9);
@@ -486,7 +483,8 @@ void draw_garment(Painter& pt, const Colours& c, const Finish&, Rng& rng) {
       pt.stroke({{0.38, 0.48}, {0.62, 0.48}}, c.accent, 0.03, 0.9);
   }
   const double phase = rng.uniform(0, 6.28);
-  pt.shade([phase](double u, double v) { return 1.05 - 0.12 * v + 0.07 * std::sin(u * 14 + phase); });
+  pt.shade(
+      [phase](double u, double v) { return 1.05 - 0.12 * v + 0.07 * std::sin(u * 14 + phase); });
 }
 
 void draw_round(Painter& pt, const Colours& c, const Finish& f, Rng& rng) {
@@ -494,7 +492,9 @@ void draw_round(Painter& pt, const Colours& c, const Finish& f, Rng& rng) {
   pt.body(ellipse(0.5, 0.5, r, r), c.base);
   const double tilt = rng.uniform(-12, 12), band_ry = rng.uniform(0.1, 0.18);
   Poly band = arc(0.5, 0.5, r, band_ry, 0, 180, 24);
-  for (auto& p : band) p = cv::Point2d(0.5 + (p.x - 0.5) * std::cos(tilt * kPi / 180), p.y + (p.x - 0.5) * std::sin(tilt * kPi / 180));
+  for (auto& p : band)
+    p = cv::Point2d(0.5 + (p.x - 0.5) * std::cos(tilt * kPi / 180),
+                    p.y + (p.x - 0.5) * std::sin(tilt * kPi / 180));
   pt.stroke(band, c.accent, 0.05, 0.9);
   pt.stroke(arc(0.5, 0.5, band_ry * 1.4, r, -90, 90, 20), c.dark, 0.015);
   pt.shade([](double u, double v) {
@@ -512,7 +512,8 @@ void draw_tall(Painter& pt, const Colours& c, const Finish& f, Rng& rng) {
   pt.body(ellipse(0.5, bottom, w / 2, ry), c.base);
   const double tip = rng.uniform(0.02, 0.04);
   if (rng.uniform() < 0.5) {  // angled tip
-    pt.body({{x0 + 0.03, top}, {x1 - 0.03, top}, {x1 - 0.03, tip + 0.06}, {x0 + 0.03, tip + 0.12}}, c.light);
+    pt.body({{x0 + 0.03, top}, {x1 - 0.03, top}, {x1 - 0.03, tip + 0.06}, {x0 + 0.03, tip + 0.12}},
+            c.light);
   } else {  // dome
     pt.body(arc(0.5, top, w / 2 - 0.02, top - tip, 180, 360, 16), c.light);
   }
@@ -524,7 +525,8 @@ void draw_tall(Painter& pt, const Colours& c, const Finish& f, Rng& rng) {
   }
   pt.paint(rect(0, bottom - 0.1, 1, bottom + ry), c.dark, 0.7);
   pt.shade(cylinder(x0, x1));
-  pt.paint(rect(x0 + w * 0.14, top + 0.06, x0 + w * 0.24, bottom - 0.06), kWhite, 0.15 + f.gloss * 0.6);
+  pt.paint(rect(x0 + w * 0.14, top + 0.06, x0 + w * 0.24, bottom - 0.06), kWhite,
+           0.15 + f.gloss * 0.6);
 }
 
 void draw_flat(Painter& pt, const Colours& c, const Finish& f, Rng& rng) {
@@ -536,16 +538,17 @@ void draw_flat(Painter& pt, const Colours& c, const Finish& f, Rng& rng) {
   if (rng.uniform() < 0.5) {  // segmented top (bar, keyboard)
     for (int i = 1; i < 4; ++i) {
       const double t = i / 4.0;
-      pt.stroke({{0.02 + inset * 1 + (0.96 - 2 * inset) * t, y_top},
-                 {0.02 + 0.96 * t, y_edge}},
+      pt.stroke({{0.02 + inset * 1 + (0.96 - 2 * inset) * t, y_top}, {0.02 + 0.96 * t, y_edge}},
                 c.dark, 0.012);
     }
-    pt.stroke({{0.02 + inset / 2, (y_top + y_edge) / 2}, {0.98 - inset / 2, (y_top + y_edge) / 2}}, c.dark,
-              0.012);
+    pt.stroke({{0.02 + inset / 2, (y_top + y_edge) / 2}, {0.98 - inset / 2, (y_top + y_edge) / 2}},
+              c.dark, 0.012);
   } else {  // inset panel with emblem
     const double m = 0.08;
-    pt.paint({{0.02 + m * 1.5, y_edge - 0.04}, {0.98 - m * 1.5, y_edge - 0.04},
-              {0.98 - inset - m, y_top + 0.04}, {0.02 + inset + m, y_top + 0.04}},
+    pt.paint({{0.02 + m * 1.5, y_edge - 0.04},
+              {0.98 - m * 1.5, y_edge - 0.04},
+              {0.98 - inset - m, y_top + 0.04},
+              {0.02 + inset + m, y_top + 0.04}},
              c.base);
     pt.paint(ellipse(0.5, (y_top + y_edge) / 2, 0.06, 0.035), c.accent, 0.9);
   }
@@ -595,7 +598,8 @@ void draw_cup(Painter& pt, const Colours& c, const Finish& f, Rng& rng) {
   pt.shade([x0, x1](double u, double v) { return u > x1 ? 0.85 : cylinder(x0, x1)(u, v); });
   pt.body(ellipse(cx, top, rx, ry), c.light);
   pt.paint(ellipse(cx, top + 0.005, rx - 0.035, ry - 0.02), scaled(c.base, 0.45));
-  pt.paint(rect(x0 + rx * 0.25, top + 0.08, x0 + rx * 0.4, bottom - 0.04), kWhite, 0.1 + f.gloss * 0.6);
+  pt.paint(rect(x0 + rx * 0.25, top + 0.08, x0 + rx * 0.4, bottom - 0.04), kWhite,
+           0.1 + f.gloss * 0.6);
 }
 
 }  // namespace
@@ -616,16 +620,36 @@ cv::Mat draw_product(const Product& product, int size, uint64_t seed) {
 
   Painter pt(size * kSuper, c.base);
   switch (cats[product.category].shape) {
-    case Shape::Bottle: draw_bottle(pt, c, f, rng); break;
-    case Shape::Box: draw_box(pt, c, f, rng); break;
-    case Shape::Device: draw_device(pt, c, f, rng); break;
-    case Shape::Shoe: draw_shoe(pt, c, f, rng); break;
-    case Shape::Garment: draw_garment(pt, c, f, rng); break;
-    case Shape::Round: draw_round(pt, c, f, rng); break;
-    case Shape::Tall: draw_tall(pt, c, f, rng); break;
-    case Shape::Flat: draw_flat(pt, c, f, rng); break;
-    case Shape::Bag: draw_bag(pt, c, f, rng); break;
-    case Shape::Cup: draw_cup(pt, c, f, rng); break;
+    case Shape::Bottle:
+      draw_bottle(pt, c, f, rng);
+      break;
+    case Shape::Box:
+      draw_box(pt, c, f, rng);
+      break;
+    case Shape::Device:
+      draw_device(pt, c, f, rng);
+      break;
+    case Shape::Shoe:
+      draw_shoe(pt, c, f, rng);
+      break;
+    case Shape::Garment:
+      draw_garment(pt, c, f, rng);
+      break;
+    case Shape::Round:
+      draw_round(pt, c, f, rng);
+      break;
+    case Shape::Tall:
+      draw_tall(pt, c, f, rng);
+      break;
+    case Shape::Flat:
+      draw_flat(pt, c, f, rng);
+      break;
+    case Shape::Bag:
+      draw_bag(pt, c, f, rng);
+      break;
+    case Shape::Cup:
+      draw_cup(pt, c, f, rng);
+      break;
   }
   apply_texture(pt, f.texture, rng);
   return pt.finish(size);

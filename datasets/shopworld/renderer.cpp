@@ -1,14 +1,16 @@
 // Procedural stand-in for Stable Diffusion + ControlNet inpainting (DESIGN.md, "Renderer").
 //
-// A background is built in four layers, each with its own random stream so that changing one slot
-// never reshuffles another layer's placement:
-//   scene    layout and texture (horizon, floor, tiles, trees, ...), coloured mostly by the palette;
-//   lighting a per-pixel affine map out = in * gain(x, y) + offset(x, y) (contrast, tint, glows,
-//            vignette), precomputed per (lighting, size), plus sampling noise;
-//   style    an overlay over the whole canvas or its frame (gold frame, speed lines, grid, ...);
-//   prop     a few objects on the floor and the lower sides (petals, leaves, ice cubes, ...).
-// Everything slot-specific lives near the canvas border, because at 64 px a product scaled to 0.78
-// leaves only a band of about seven pixels visible.
+// A background is built in layers, each with its own random stream, so that changing one slot never
+// reshuffles another layer's placement:
+// - scene: layout and texture (horizon, floor, tiles, trees, ...) in natural colours;
+// - palette: a colour grade that pulls every scene pixel towards the palette colour shaded by the
+//   pixel's own luminance (strongly on walls and sky, less on floor materials);
+// - lighting: a per-pixel affine map, out = in * gain(x, y) + offset(x, y) (contrast, tint, glows,
+//   vignette), precomputed per (lighting, size), plus sampling noise;
+// - style: an overlay on the frame or the whole canvas (gold frame, speed lines, grid, ...);
+// - prop: a few objects on the floor strip and the lower sides (petals, leaves, ice cubes, ...).
+// Slot evidence sits near the canvas border: at 64 px a product scaled to 0.78 leaves only a band
+// of about seven pixels visible.
 #include "datasets/shopworld/renderer.h"
 
 #include <algorithm>
@@ -23,40 +25,24 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "harness/seeds.h"
+
 namespace caig::world {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr int kShift = 3;  // fixed-point bits for sub-pixel drawing
 
-// splitmix64 stream.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  int below(int n) { return static_cast<int>(next() % static_cast<uint64_t>(n)); }
-
- private:
-  uint64_t state_;
-};
+using caig::Rng;  // harness/seeds.h: one generator for the whole project
 
 // Independent stream per layer: the seed's placement of one layer ignores the other slots.
-Rng layer_rng(uint64_t seed, uint64_t layer) {
-  Rng mixer(seed ^ (layer * 0xD1B54A32D192ED03ULL));
-  return Rng(mixer.next());
-}
+Rng layer_rng(uint64_t seed, uint64_t layer) { return Rng(caig::derive_seed(seed, layer)); }
 
 cv::Scalar rgb(double r, double g, double b) { return cv::Scalar(b, g, r); }
 cv::Scalar mix(const cv::Scalar& a, const cv::Scalar& b, double t) { return a * (1.0 - t) + b * t; }
 cv::Scalar scaled(const cv::Scalar& a, double k) {
-  return cv::Scalar(std::min(255.0, a[0] * k), std::min(255.0, a[1] * k), std::min(255.0, a[2] * k));
+  return cv::Scalar(std::min(255.0, a[0] * k), std::min(255.0, a[1] * k),
+                    std::min(255.0, a[2] * k));
 }
 const cv::Scalar kWhite(255, 255, 255);
 const cv::Scalar kBlack(0, 0, 0);
@@ -82,7 +68,8 @@ class Canvas {
     }
   }
   void rect(double x0, double y0, double x1, double y1, const cv::Scalar& c) {
-    const cv::Point a(cvRound(x0 * n_), cvRound(y0 * n_)), b(cvRound(x1 * n_) - 1, cvRound(y1 * n_) - 1);
+    const cv::Point a(cvRound(x0 * n_), cvRound(y0 * n_)),
+        b(cvRound(x1 * n_) - 1, cvRound(y1 * n_) - 1);
     if (b.x >= a.x && b.y >= a.y) cv::rectangle(img_, a, b, c, cv::FILLED);
   }
   void poly(const std::vector<cv::Point2d>& p, const cv::Scalar& c) {
@@ -109,14 +96,15 @@ class Canvas {
     cv::line(img_, pt(u0, v0), pt(u1, v1), c, thickness, cv::LINE_AA, kShift);
   }
   void circle(double u, double v, double r, const cv::Scalar& c, int thickness = cv::FILLED) {
-    cv::circle(img_, pt(u, v), std::max(1, cvRound(r * n_ * (1 << kShift))), c, thickness, cv::LINE_AA,
-               kShift);
+    cv::circle(img_, pt(u, v), std::max(1, cvRound(r * n_ * (1 << kShift))), c, thickness,
+               cv::LINE_AA, kShift);
   }
   void ellipse(double u, double v, double rx, double ry, double angle, const cv::Scalar& c,
                int thickness = cv::FILLED, double a0 = 0, double a1 = 360) {
     const int s = n_ * (1 << kShift);
-    cv::ellipse(img_, pt(u, v), cv::Size(std::max(1, cvRound(rx * s)), std::max(1, cvRound(ry * s))), angle,
-                a0, a1, c, thickness, cv::LINE_AA, kShift);
+    cv::ellipse(img_, pt(u, v),
+                cv::Size(std::max(1, cvRound(rx * s)), std::max(1, cvRound(ry * s))), angle, a0, a1,
+                c, thickness, cv::LINE_AA, kShift);
   }
 
  private:
@@ -134,8 +122,8 @@ void translucent(cv::Mat& img, double opacity, Draw draw) {
 }
 
 // Wavy polyline across the canvas at height y.
-std::vector<cv::Point2d> wave(double y, double amplitude, double wavelength, double phase, double x0 = -0.05,
-                              double x1 = 1.05, int segments = 16) {
+std::vector<cv::Point2d> wave(double y, double amplitude, double wavelength, double phase,
+                              double x0 = -0.05, double x1 = 1.05, int segments = 16) {
   std::vector<cv::Point2d> p;
   for (int i = 0; i <= segments; ++i) {
     const double x = x0 + (x1 - x0) * i / segments;
@@ -167,7 +155,8 @@ void scene_studio(SceneContext& s) {
   // Seamless paper: a mid-tone wall falling into a bright floor with a curved (cyclorama) edge.
   s.c.band(0, 1, rgb(205, 205, 205), rgb(150, 150, 150));
   std::vector<cv::Point2d> floor = {{-0.05, 1.05}, {-0.05, h + 0.06}};
-  for (int i = 0; i <= 10; ++i) floor.emplace_back(i / 10.0, h + 0.06 - 0.12 * std::sin(kPi * i / 10.0));
+  for (int i = 0; i <= 10; ++i)
+    floor.emplace_back(i / 10.0, h + 0.06 - 0.12 * std::sin(kPi * i / 10.0));
   floor.emplace_back(1.05, h + 0.06);
   floor.emplace_back(1.05, 1.05);
   s.c.poly_any(floor, rgb(245, 245, 245));
@@ -213,7 +202,8 @@ void scene_wooden_desk(SceneContext& s) {
   const double phase = s.rng.uniform(0, 2 * kPi);
   for (double y = h + 0.03; y < 1.02; y += s.rng.uniform(0.03, 0.05))
     s.c.polyline(wave(y, 0.012, s.rng.uniform(0.3, 0.6), phase + y * 9), scaled(wood, 0.45), 1);
-  s.c.ellipse(s.rng.uniform(0.05, 0.95), s.rng.uniform(h + 0.1, 0.95), 0.04, 0.015, 0, scaled(wood, 0.5));
+  s.c.ellipse(s.rng.uniform(0.05, 0.95), s.rng.uniform(h + 0.1, 0.95), 0.04, 0.015, 0,
+              scaled(wood, 0.5));
   s.c.line(0, h, 1, h, mix(wood, kWhite, 0.6), s.c.thick(0.035));
   s.c.band(0.9, 1, scaled(wood, 0.5), scaled(wood, 0.4));  // the desk's front panel
   s.c.line(0, 0.9, 1, 0.9, scaled(wood, 0.3), 1);
@@ -223,7 +213,7 @@ void scene_kitchen(SceneContext& s) {
   const double h = 0.64 + s.rng.uniform(-0.04, 0.04);
   s.grade(h, 0.65f, 0.35f);
   const int n = s.c.n(), tile = std::max(3, n / 7);
-  const int ox = s.rng.below(tile), oy = s.rng.below(tile);
+  const int ox = s.rng.uniform_int(tile), oy = s.rng.uniform_int(tile);
   const cv::Scalar a = rgb(250, 250, 250), b = rgb(150, 150, 150), grout = rgb(90, 90, 90);
   const int rows_end = cvRound(h * n);
   for (int ty = -1; ty * tile - oy < rows_end; ++ty)
@@ -232,7 +222,8 @@ void scene_kitchen(SceneContext& s) {
       const cv::Rect r = cv::Rect(x0, y0, tile, tile) & cv::Rect(0, 0, n, rows_end);
       if (r.empty()) continue;
       s.c.img()(r).setTo(((tx + ty) & 1) ? a : b);
-      cv::rectangle(s.c.img(), cv::Rect(x0, y0, tile + 1, tile + 1) & cv::Rect(0, 0, n, rows_end), grout, 1);
+      cv::rectangle(s.c.img(), cv::Rect(x0, y0, tile + 1, tile + 1) & cv::Rect(0, 0, n, rows_end),
+                    grout, 1);
     }
   const cv::Scalar stone = rgb(50, 50, 56);
   s.c.band(h, 1, stone, scaled(stone, 0.8));
@@ -246,7 +237,8 @@ void scene_living_room(SceneContext& s) {
   s.c.band(0, 0.55, kWall, scaled(kWall, 0.9));
   // Framed pictures high on the wall.
   for (int i = 0; i < 2; ++i) {
-    const double x = i == 0 ? s.rng.uniform(0.0, 0.1) : s.rng.uniform(0.72, 0.82), y = s.rng.uniform(0.02, 0.08);
+    const double x = i == 0 ? s.rng.uniform(0.0, 0.1) : s.rng.uniform(0.72, 0.82),
+                 y = s.rng.uniform(0.02, 0.08);
     s.c.rect(x, y, x + 0.18, y + 0.17, rgb(45, 35, 30));
     s.c.rect(x + 0.03, y + 0.03, x + 0.15, y + 0.14, rgb(120, 170, 210));
   }
@@ -255,17 +247,18 @@ void scene_living_room(SceneContext& s) {
   s.c.band(0.55, 0.84, scaled(kWall, 0.9), scaled(kWall, 0.85));
   s.c.ellipse(0.5, top + 0.2, 0.75, 0.2, 0, sofa);  // backrest
   s.c.rect(-0.1, top + 0.2, 1.1, 0.84, sofa);
-  s.c.rect(-0.1, 0.64, 1.1, 0.84, mix(sofa, kWhite, 0.2));  // seat
+  s.c.rect(-0.1, 0.64, 1.1, 0.84, mix(sofa, kWhite, 0.2));                              // seat
   for (double x : {0.0, 1.0}) s.c.ellipse(x, 0.62, 0.09, 0.14, 0, scaled(sofa, 0.75));  // armrests
   s.c.line(0, 0.64, 1, 0.64, scaled(sofa, 0.6), 1);
   const cv::Scalar floor = rgb(205, 165, 120);
   s.c.band(0.84, 1, floor, scaled(floor, 0.9));
-  for (double x = s.rng.uniform(0, 0.15); x < 1.1; x += 0.15) s.c.line(x, 0.84, x - 0.08, 1, scaled(floor, 0.6), 1);
+  for (double x = s.rng.uniform(0, 0.15); x < 1.1; x += 0.15)
+    s.c.line(x, 0.84, x - 0.08, 1, scaled(floor, 0.6), 1);
 }
 
 void scene_bedroom(SceneContext& s) {
   s.grade(0.6, 0.75f, 0.4f);
-  const int n = s.c.n(), stripe = std::max(2, n / 12), off = s.rng.below(2 * stripe);
+  const int n = s.c.n(), stripe = std::max(2, n / 12), off = s.rng.uniform_int(2 * stripe);
   s.c.band(0, 0.6, kWall, kWall);
   const cv::Scalar dark = scaled(kWall, 0.6);
   for (int x = -off; x < n; x += 2 * stripe)
@@ -287,7 +280,7 @@ void scene_office(SceneContext& s) {
   const double wy1 = 0.58 + s.rng.uniform(-0.03, 0.03);
   const cv::Scalar sky = rgb(205, 228, 248);
   s.c.band(0.0, wy1, sky, mix(sky, kWhite, 0.3));
-  const int n = s.c.n(), slat = std::max(2, n / 22), off = s.rng.below(slat);
+  const int n = s.c.n(), slat = std::max(2, n / 22), off = s.rng.uniform_int(slat);
   for (int y = off; y < wy1 * n; y += slat)  // blinds
     s.c.img().row(y).setTo(rgb(120, 125, 130));
   const double bar = s.rng.uniform(0.1, 0.3);
@@ -360,7 +353,8 @@ void scene_forest(SceneContext& s) {
   }
   const cv::Scalar greens[] = {rgb(60, 135, 60), rgb(100, 170, 70), rgb(25, 90, 40)};
   for (int i = 0; i < 16; ++i)
-    s.c.circle(s.rng.uniform(-0.05, 1.05), s.rng.uniform(-0.05, 0.3), s.rng.uniform(0.07, 0.13), greens[i % 3]);
+    s.c.circle(s.rng.uniform(-0.05, 1.05), s.rng.uniform(-0.05, 0.3), s.rng.uniform(0.07, 0.13),
+               greens[i % 3]);
   const cv::Scalar ground = rgb(70, 58, 32);
   s.c.band(0.86, 1, ground, scaled(ground, 0.8));
   for (int i = 0; i < 14; ++i) {
@@ -372,8 +366,8 @@ void scene_forest(SceneContext& s) {
 void scene_mountain(SceneContext& s) {
   s.grade(0.45, 0.75f, 0.4f);
   s.c.band(0, 0.75, rgb(140, 185, 235), rgb(225, 235, 245));
-  auto range = [&](double base_y, double lo, double hi, double w_lo, double w_hi, const cv::Scalar& col,
-                   bool caps) {
+  auto range = [&](double base_y, double lo, double hi, double w_lo, double w_hi,
+                   const cv::Scalar& col, bool caps) {
     double x = s.rng.uniform(-0.3, -0.1);
     while (x < 1.1) {
       const double w = s.rng.uniform(w_lo, w_hi), peak = s.rng.uniform(lo, hi);
@@ -381,8 +375,9 @@ void scene_mountain(SceneContext& s) {
       s.c.poly({l, t, r}, col);
       if (caps) {
         const double k = 0.4;
-        s.c.poly({t, t + (l - t) * k, cv::Point2d(t.x, t.y + (base_y - t.y) * k * 0.7), t + (r - t) * k},
-                 rgb(250, 252, 255));
+        s.c.poly(
+            {t, t + (l - t) * k, cv::Point2d(t.x, t.y + (base_y - t.y) * k * 0.7), t + (r - t) * k},
+            rgb(250, 252, 255));
       }
       x += w * s.rng.uniform(0.55, 0.8);
     }
@@ -402,50 +397,56 @@ void scene_snow(SceneContext& s) {
   for (int i = 0; i < 3; ++i)
     s.c.ellipse(s.rng.uniform(0, 1), h + 0.02, s.rng.uniform(0.15, 0.3), 0.06, 0, kWhite);
   for (int i = 0; i < 5; ++i) {  // snowy pines on the horizon
-    const double x = i % 2 ? s.rng.uniform(0.0, 0.2) : s.rng.uniform(0.8, 1.0), t = s.rng.uniform(0.22, 0.32);
+    const double x = i % 2 ? s.rng.uniform(0.0, 0.2) : s.rng.uniform(0.8, 1.0),
+                 t = s.rng.uniform(0.22, 0.32);
     s.c.poly({{x, h - t}, {x + 0.07, h + 0.02}, {x - 0.07, h + 0.02}}, rgb(30, 70, 55));
     s.c.poly({{x, h - t}, {x + 0.025, h - t * 0.6}, {x - 0.025, h - t * 0.6}}, kWhite);
   }
   for (int i = 0; i < 70; ++i) {
     const double y = s.rng.uniform(0, 1);
-    s.c.circle(s.rng.uniform(0, 1), y, s.rng.uniform(0.012, 0.025), y < h ? kWhite : rgb(140, 165, 205));
+    s.c.circle(s.rng.uniform(0, 1), y, s.rng.uniform(0.012, 0.025),
+               y < h ? kWhite : rgb(140, 165, 205));
   }
 }
 
 void scene_city_street(SceneContext& s) {
   s.grade(0.78, 0.6f, 0.4f);
   s.c.band(0, 0.78, rgb(170, 205, 240), rgb(220, 232, 245));
-  const cv::Scalar greys[] = {rgb(150, 150, 158), rgb(118, 108, 100), rgb(180, 172, 160), rgb(125, 132, 145)};
+  const cv::Scalar greys[] = {rgb(150, 150, 158), rgb(118, 108, 100), rgb(180, 172, 160),
+                              rgb(125, 132, 145)};
   for (double x = s.rng.uniform(-0.15, 0); x < 1.05;) {
     const double w = s.rng.uniform(0.13, 0.24), top = s.rng.uniform(0.04, 0.36);
-    const cv::Scalar col = greys[s.rng.below(4)];
+    const cv::Scalar col = greys[s.rng.uniform_int(4)];
     s.c.rect(x, top, x + w - 0.01, 0.78, col);
     const cv::Scalar win = s.rng.uniform() < 0.5 ? rgb(235, 240, 245) : scaled(col, 0.45);
     for (double wy = top + 0.04; wy < 0.72; wy += 0.075)
-      for (double wx = x + 0.03; wx < x + w - 0.04; wx += 0.06) s.c.rect(wx, wy, wx + 0.03, wy + 0.035, win);
+      for (double wx = x + 0.03; wx < x + w - 0.04; wx += 0.06)
+        s.c.rect(wx, wy, wx + 0.03, wy + 0.035, win);
     x += w;
   }
   s.c.band(0.78, 0.84, rgb(195, 195, 195), rgb(175, 175, 175));
   s.c.band(0.84, 1, rgb(58, 58, 62), rgb(46, 46, 50));
-  for (double x = s.rng.uniform(-0.1, 0.1); x < 1; x += 0.2) s.c.rect(x, 0.91, x + 0.1, 0.935, rgb(245, 245, 245));
+  for (double x = s.rng.uniform(-0.1, 0.1); x < 1; x += 0.2)
+    s.c.rect(x, 0.91, x + 0.1, 0.935, rgb(245, 245, 245));
 }
 
 void scene_night_city(SceneContext& s) {
   s.grade(0.84, 0.6f, 0.4f);
   s.c.band(0, 0.82, rgb(12, 14, 45), rgb(50, 34, 90));
-  const cv::Scalar lights[] = {rgb(255, 215, 90), rgb(255, 215, 90), rgb(255, 60, 200), rgb(60, 230, 255)};
+  const cv::Scalar lights[] = {rgb(255, 215, 90), rgb(255, 215, 90), rgb(255, 60, 200),
+                               rgb(60, 230, 255)};
   for (double x = s.rng.uniform(-0.15, 0); x < 1.05;) {
     const double w = s.rng.uniform(0.12, 0.22), top = s.rng.uniform(0.08, 0.42);
     s.c.rect(x, top, x + w - 0.01, 0.84, rgb(16, 16, 24));
     for (double wy = top + 0.04; wy < 0.8; wy += 0.07)
       for (double wx = x + 0.025; wx < x + w - 0.03; wx += 0.055)
-        if (s.rng.uniform() < 0.5) s.c.rect(wx, wy, wx + 0.025, wy + 0.025, lights[s.rng.below(4)]);
+        if (s.rng.uniform() < 0.5) s.c.rect(wx, wy, wx + 0.025, wy + 0.025, lights[s.rng.uniform_int(4)]);
     x += w;
   }
   s.c.band(0.84, 1, rgb(22, 20, 30), rgb(12, 12, 18));
   for (int i = 0; i < 8; ++i) {  // reflections on the wet street
     const double x = s.rng.uniform(0, 1);
-    s.c.line(x, 0.86, x, s.rng.uniform(0.92, 1.0), scaled(lights[s.rng.below(4)], 0.75), 1);
+    s.c.line(x, 0.86, x, s.rng.uniform(0.92, 1.0), scaled(lights[s.rng.uniform_int(4)], 0.75), 1);
   }
 }
 
@@ -455,11 +456,12 @@ void scene_flower_garden(SceneContext& s) {
   s.c.band(0, h, rgb(160, 210, 245), rgb(215, 235, 245));
   const cv::Scalar grass = rgb(60, 140, 50);
   s.c.band(h, 1, grass, scaled(grass, 0.7));
-  const cv::Scalar petals[] = {rgb(250, 120, 170), rgb(255, 225, 70), rgb(250, 250, 250), rgb(225, 55, 75),
-                               rgb(170, 110, 230)};
+  const cv::Scalar petals[] = {rgb(250, 120, 170), rgb(255, 225, 70), rgb(250, 250, 250),
+                               rgb(225, 55, 75), rgb(170, 110, 230)};
   for (int i = 0; i < 34; ++i) {
-    const double x = s.rng.uniform(0, 1), y = s.rng.uniform(h + 0.02, 1), r = s.rng.uniform(0.022, 0.04);
-    s.c.circle(x, y, r, petals[s.rng.below(5)]);
+    const double x = s.rng.uniform(0, 1), y = s.rng.uniform(h + 0.02, 1),
+                 r = s.rng.uniform(0.022, 0.04);
+    s.c.circle(x, y, r, petals[s.rng.uniform_int(5)]);
     s.c.circle(x, y, r * 0.35, rgb(240, 190, 40));
   }
 }
@@ -470,7 +472,8 @@ void scene_water_splash(SceneContext& s) {
   s.c.band(0, 1, mix(water, kWhite, 0.35), scaled(water, 0.8));
   const double cx = 0.5 + s.rng.uniform(-0.1, 0.1);
   for (int i = 0; i < 4; ++i)  // splash crowns rising from the bottom
-    s.c.ellipse(cx, 1.0, 0.35 + 0.13 * i, 0.18 + 0.12 * i, 0, rgb(245, 250, 255), s.c.thick(0.03), 180, 360);
+    s.c.ellipse(cx, 1.0, 0.35 + 0.13 * i, 0.18 + 0.12 * i, 0, rgb(245, 250, 255), s.c.thick(0.03),
+                180, 360);
   for (int i = 0; i < 26; ++i) {
     const double x = s.rng.uniform(0, 1), y = s.rng.uniform(0, 1), r = s.rng.uniform(0.015, 0.04);
     s.c.circle(x, y, r, mix(water, kWhite, 0.7));
@@ -484,7 +487,7 @@ void scene_cafe(SceneContext& s) {
   const int n = s.c.n(), rows = cvRound(h * n), bh = std::max(3, n / 11), bw = std::max(5, n / 6);
   const cv::Scalar brick = rgb(160, 75, 50), mortar = rgb(220, 205, 190);
   s.c.img()(cv::Rect(0, 0, n, rows)).setTo(mortar);
-  const int ox = s.rng.below(bw);
+  const int ox = s.rng.uniform_int(bw);
   for (int r = 0; r * bh < rows; ++r)
     for (int x = -ox - (r & 1) * bw / 2; x < n; x += bw) {
       const cv::Rect b = cv::Rect(x + 1, r * bh + 1, bw - 1, bh - 1) & cv::Rect(0, 0, n, rows);
@@ -503,24 +506,42 @@ void scene_cafe(SceneContext& s) {
 
 void draw_scene(int scene, SceneContext& s) {
   switch (scene) {
-    case kStudio: return scene_studio(s);
-    case kMarbleTable: return scene_marble(s);
-    case kWoodenDesk: return scene_wooden_desk(s);
-    case kKitchenCounter: return scene_kitchen(s);
-    case kLivingRoom: return scene_living_room(s);
-    case kBedroom: return scene_bedroom(s);
-    case kOffice: return scene_office(s);
-    case kGym: return scene_gym(s);
-    case kRunningTrack: return scene_running_track(s);
-    case kBeach: return scene_beach(s);
-    case kForest: return scene_forest(s);
-    case kMountain: return scene_mountain(s);
-    case kSnow: return scene_snow(s);
-    case kCityStreet: return scene_city_street(s);
-    case kNightCity: return scene_night_city(s);
-    case kFlowerGarden: return scene_flower_garden(s);
-    case kWaterSplash: return scene_water_splash(s);
-    case kCafe: return scene_cafe(s);
+    case kStudio:
+      return scene_studio(s);
+    case kMarbleTable:
+      return scene_marble(s);
+    case kWoodenDesk:
+      return scene_wooden_desk(s);
+    case kKitchenCounter:
+      return scene_kitchen(s);
+    case kLivingRoom:
+      return scene_living_room(s);
+    case kBedroom:
+      return scene_bedroom(s);
+    case kOffice:
+      return scene_office(s);
+    case kGym:
+      return scene_gym(s);
+    case kRunningTrack:
+      return scene_running_track(s);
+    case kBeach:
+      return scene_beach(s);
+    case kForest:
+      return scene_forest(s);
+    case kMountain:
+      return scene_mountain(s);
+    case kSnow:
+      return scene_snow(s);
+    case kCityStreet:
+      return scene_city_street(s);
+    case kNightCity:
+      return scene_night_city(s);
+    case kFlowerGarden:
+      return scene_flower_garden(s);
+    case kWaterSplash:
+      return scene_water_splash(s);
+    case kCafe:
+      return scene_cafe(s);
   }
   throw std::out_of_range("render: bad scene");
 }
@@ -570,19 +591,21 @@ LightMap make_light_map(int lighting, int n) {
           break;
         }
         case kDramatic: {  // hard contrast, spotlight, dark edges
-          const double spot = 0.33 + 0.85 * gauss2((u - 0.5) * 0.9, v - 0.35, 0.16);
+          const double spot = 0.4 + 0.8 * gauss2((u - 0.5) * 0.9, v - 0.35, 0.16);
           g = cv::Vec3d(1.5, 1.5, 1.5) * spot;
           o = cv::Vec3d(-70, -70, -70) * spot;
           break;
         }
         case kNeon: {  // dark, with magenta from the left and cyan from the right
-          g = cv::Vec3d(0.5, 0.5, 0.5);
-          const double left = std::exp(-u * u / 0.015), right = std::exp(-(1 - u) * (1 - u) / 0.015);
-          o = cv::Vec3d(20, 0, 15) + cv::Vec3d(210, 30, 255) * (0.6 * left) +
+          g = cv::Vec3d(0.6, 0.6, 0.6);
+          const double left = std::exp(-u * u / 0.015),
+                       right = std::exp(-(1 - u) * (1 - u) / 0.015);
+          o = cv::Vec3d(10, -15, 5) + cv::Vec3d(210, 30, 255) * (0.6 * left) +
               cv::Vec3d(255, 225, 20) * (0.6 * right);
           break;
         }
-        default: throw std::out_of_range("render: bad lighting");
+        default:
+          throw std::out_of_range("render: bad lighting");
       }
       const size_t i = (static_cast<size_t>(y) * n + x) * 3;
       for (int ch = 0; ch < 3; ++ch) {
@@ -631,20 +654,26 @@ void apply_light(cv::Mat& img, int lighting, const cv::Scalar* palette, const Sc
   }
   const float max_shade = 255.f / brightest;  // scale the palette colour, never clip a channel
   const int split_row = cvRound(scene.split * n);
+  // A dark palette has no hue to show, only darkness: it takes over more of the scene.
+  const float min_grade = brightest < 80.f ? 0.75f : 0.f;
   Rng rng = layer_rng(seed, 4);
-  const int ox = rng.below(n), oy = rng.below(n);
+  const int ox = rng.uniform_int(n), oy = rng.uniform_int(n);
   for (int y = 0; y < n; ++y) {
     uchar* row = img.ptr<uchar>(y);
     const float* g = &m.gain[static_cast<size_t>(y) * n * 3];
     const float* o = &m.offset[static_cast<size_t>(y) * n * 3];
     const float* nz = &noise[static_cast<size_t>(y + oy) * 2 * n + ox];
-    const float grade = palette ? (y < split_row ? scene.upper : scene.lower) : 0.f, keep = 1.f - grade;
+    const float grade =
+        palette ? std::max(min_grade, y < split_row ? scene.upper : scene.lower) : 0.f;
+    const float keep = 1.f - grade;
     for (int x = 0; x < n; ++x) {
       uchar* px = row + 3 * x;
       const float luma = (0.114f * px[0] + 0.587f * px[1] + 0.299f * px[2]) * (1.f / 255.f);
       const float shade = grade * std::min(max_shade, 0.3f + 1.4f * luma);
-      const float c[3] = {keep * px[0] + pb * shade, keep * px[1] + pg * shade, keep * px[2] + pr * shade};
-      for (int ch = 0; ch < 3; ++ch) px[ch] = cv::saturate_cast<uchar>(c[ch] * g[3 * x + ch] + o[3 * x + ch] + nz[x]);
+      const float c[3] = {keep * px[0] + pb * shade, keep * px[1] + pg * shade,
+                          keep * px[2] + pr * shade};
+      for (int ch = 0; ch < 3; ++ch)
+        px[ch] = cv::saturate_cast<uchar>(c[ch] * g[3 * x + ch] + o[3 * x + ch] + nz[x]);
     }
   }
 }
@@ -652,9 +681,12 @@ void apply_light(cv::Mat& img, int lighting, const cv::Scalar* palette, const Sc
 // Overlays and props are drawn after the light; they are dimmed a little where the light is low.
 double light_level(int lighting) {
   switch (lighting) {
-    case kDramatic: return 0.85;
-    case kNeon: return 0.8;
-    default: return 1.0;
+    case kDramatic:
+      return 0.85;
+    case kNeon:
+      return 0.8;
+    default:
+      return 1.0;
   }
 }
 
@@ -662,15 +694,16 @@ double light_level(int lighting) {
 
 void style_luxury(Canvas& c, Rng&) {
   const int n = c.n(), t = std::max(2, cvRound(0.035 * n)), inset = std::max(1, cvRound(0.015 * n));
-  // Gold gradient frame: light gold at the top-left to deep gold at the bottom-right.
+  // Gold frame with diagonal sheen bands, and diamonds in its corners.
   const cv::Scalar light = rgb(255, 235, 150), deep = rgb(175, 120, 35);
   cv::Mat& img = c.img();
   for (int y = 0; y < n; ++y) {
     auto* row = img.ptr<cv::Vec3b>(y);
     const bool band_y = (y >= inset && y < inset + t) || (y >= n - inset - t && y < n - inset);
     for (int x = 0; x < n; ++x) {
-      const bool in_frame = y >= inset && y < n - inset && x >= inset && x < n - inset &&
-                            (band_y || (x >= inset && x < inset + t) || (x >= n - inset - t && x < n - inset));
+      const bool in_frame =
+          y >= inset && y < n - inset && x >= inset && x < n - inset &&
+          (band_y || (x >= inset && x < inset + t) || (x >= n - inset - t && x < n - inset));
       if (!in_frame) continue;
       const double k = 0.5 + 0.5 * std::sin((x + y) * 6.0 / n);  // sheen bands along the frame
       const cv::Scalar col = mix(deep, light, k);
@@ -678,7 +711,6 @@ void style_luxury(Canvas& c, Rng&) {
                          cv::saturate_cast<uchar>(col[2]));
     }
   }
-  // Corner diamonds.
   const double d = (inset + t) / static_cast<double>(n), r = 0.045;
   for (double u : {d + r, 1 - d - r})
     for (double v : {d + r, 1 - d - r})
@@ -705,7 +737,8 @@ void style_dynamic(Canvas& c, Rng& rng) {
   const double slope = std::tan(-28 * kPi / 180), drop = 1.5 / c.n();
   translucent(c.img(), 0.8, [&](Canvas& l) {
     for (int i = 0; i < 10; ++i) {
-      const double y = rng.uniform(-0.2, 1.6), x0 = rng.uniform(-0.3, 0.4), len = rng.uniform(0.5, 1.2);
+      const double y = rng.uniform(-0.2, 1.6), x0 = rng.uniform(-0.3, 0.4),
+                   len = rng.uniform(0.5, 1.2);
       const int width = i % 3 == 0 ? l.thick(0.03) : 1;
       l.line(x0, y + drop, x0 + len, y + drop + slope * len, rgb(70, 70, 80), 1);
       l.line(x0, y, x0 + len, y + slope * len, i % 4 == 0 ? rgb(255, 220, 60) : kWhite, width);
@@ -714,27 +747,29 @@ void style_dynamic(Canvas& c, Rng& rng) {
 }
 
 void style_festive(Canvas& c, Rng& rng) {
-  const cv::Scalar flags[] = {rgb(230, 40, 50), rgb(255, 205, 30), rgb(40, 170, 80), rgb(40, 110, 230),
-                              rgb(245, 110, 180)};
+  const cv::Scalar flags[] = {rgb(230, 40, 50), rgb(255, 205, 30), rgb(40, 170, 80),
+                              rgb(40, 110, 230), rgb(245, 110, 180)};
   const double sag = rng.uniform(0.05, 0.09), y0 = 0.02;
   auto string_y = [&](double x) { return y0 + sag * 4 * x * (1 - x); };
   std::vector<cv::Point2d> string;
   for (int i = 0; i <= 10; ++i) string.emplace_back(i / 10.0, string_y(i / 10.0));
   c.polyline(string, rgb(250, 250, 250), 1);
-  const int count = 9, first = rng.below(5);
+  const int count = 9, first = rng.uniform_int(5);
   for (int i = 0; i < count; ++i) {  // bunting flags hanging from the string
     const double xa = (i + 0.1) / count, xb = (i + 0.9) / count, xm = (xa + xb) / 2;
-    c.poly({{xa, string_y(xa)}, {xb, string_y(xb)}, {xm, string_y(xm) + 0.13}}, flags[(first + i) % 5]);
+    c.poly({{xa, string_y(xa)}, {xb, string_y(xb)}, {xm, string_y(xm) + 0.13}},
+           flags[(first + i) % 5]);
   }
   for (int side = 0; side < 2; ++side) {  // curly streamers down both sides
     const double x = side == 0 ? 0.05 : 0.95, phase = rng.uniform(0, 2 * kPi);
     std::vector<cv::Point2d> ribbon;
-    for (int k = 0; k <= 14; ++k) ribbon.emplace_back(x + 0.03 * std::sin(k * 1.6 + phase), 0.15 + 0.05 * k);
+    for (int k = 0; k <= 14; ++k)
+      ribbon.emplace_back(x + 0.03 * std::sin(k * 1.6 + phase), 0.15 + 0.05 * k);
     c.polyline(ribbon, flags[(first + 2 * side + 1) % 5], c.thick(0.025));
   }
   for (int i = 0; i < 4; ++i) {  // gold sparkles on the upper sides
-    const double x = i % 2 ? rng.uniform(0.03, 0.12) : rng.uniform(0.88, 0.97), y = rng.uniform(0.2, 0.6),
-                 r = 0.045;
+    const double x = i % 2 ? rng.uniform(0.03, 0.12) : rng.uniform(0.88, 0.97),
+                 y = rng.uniform(0.2, 0.6), r = 0.045;
     c.poly({{x - r, y}, {x, y - r * 0.3}, {x + r, y}, {x, y + r * 0.3}}, rgb(255, 215, 80));
     c.poly({{x, y - r}, {x + r * 0.3, y}, {x, y + r}, {x - r * 0.3, y}}, rgb(255, 215, 80));
   }
@@ -753,13 +788,15 @@ void style_cozy(Canvas& c, Rng& rng) {
   c.polyline(wire, rgb(60, 45, 30), 1);
   const double shift = rng.uniform(0, 0.12);
   translucent(c.img(), 0.55, [&](Canvas& l) {
-    for (double x = 0.04 + shift; x < 1; x += 0.12) l.circle(x, wire_y(x) + 0.02, 0.045, rgb(255, 170, 60));
+    for (double x = 0.04 + shift; x < 1; x += 0.12)
+      l.circle(x, wire_y(x) + 0.02, 0.045, rgb(255, 170, 60));
   });
-  for (double x = 0.04 + shift; x < 1; x += 0.12) c.circle(x, wire_y(x) + 0.02, 0.02, rgb(255, 235, 150));
+  for (double x = 0.04 + shift; x < 1; x += 0.12)
+    c.circle(x, wire_y(x) + 0.02, 0.02, rgb(255, 235, 150));
 }
 
 void style_tech(Canvas& c, Rng& rng) {
-  const int n = c.n(), step = std::max(4, n / 8), ox = rng.below(step), oy = rng.below(step);
+  const int n = c.n(), step = std::max(4, n / 8), ox = rng.uniform_int(step), oy = rng.uniform_int(step);
   const cv::Scalar cyan = rgb(0, 230, 255);
   translucent(c.img(), 0.4, [&](Canvas& l) {
     for (int x = ox; x < n; x += step) l.img().col(x).setTo(cyan);
@@ -774,19 +811,26 @@ void style_tech(Canvas& c, Rng& rng) {
       c.line(u, v, u, v + dv, cyan, c.thick(0.025));
     }
   for (int i = 0; i < 4; ++i)
-    c.circle((ox + step * rng.below(8)) / static_cast<double>(n), (oy + step * rng.below(8)) / static_cast<double>(n),
-             0.02, cyan);
+    c.circle((ox + step * rng.uniform_int(8)) / static_cast<double>(n),
+             (oy + step * rng.uniform_int(8)) / static_cast<double>(n), 0.02, cyan);
 }
 
 void draw_style(int style, Canvas& c, Rng& rng) {
   switch (style) {
-    case kMinimal: return;  // nothing added: clean is the evidence
-    case kLuxury: return style_luxury(c, rng);
-    case kNatural: return style_natural(c, rng);
-    case kDynamic: return style_dynamic(c, rng);
-    case kFestive: return style_festive(c, rng);
-    case kCozy: return style_cozy(c, rng);
-    case kTech: return style_tech(c, rng);
+    case kMinimal:
+      return;  // nothing added: clean is the evidence
+    case kLuxury:
+      return style_luxury(c, rng);
+    case kNatural:
+      return style_natural(c, rng);
+    case kDynamic:
+      return style_dynamic(c, rng);
+    case kFestive:
+      return style_festive(c, rng);
+    case kCozy:
+      return style_cozy(c, rng);
+    case kTech:
+      return style_tech(c, rng);
   }
   throw std::out_of_range("render: bad style");
 }
@@ -797,11 +841,16 @@ void draw_style(int style, Canvas& c, Rng& rng) {
 // every product shape leaves some of them visible.
 cv::Point2d floor_spot(Rng& rng, int i) {
   switch (i % 5) {
-    case 0: return {rng.uniform(0.02, 0.16), rng.uniform(0.86, 0.97)};
-    case 1: return {rng.uniform(0.25, 0.75), rng.uniform(0.92, 0.98)};
-    case 2: return {rng.uniform(0.84, 0.98), rng.uniform(0.86, 0.97)};
-    case 3: return {rng.uniform(0.02, 0.09), rng.uniform(0.5, 0.85)};
-    default: return {rng.uniform(0.91, 0.98), rng.uniform(0.5, 0.85)};
+    case 0:
+      return {rng.uniform(0.02, 0.16), rng.uniform(0.86, 0.97)};
+    case 1:
+      return {rng.uniform(0.25, 0.75), rng.uniform(0.92, 0.98)};
+    case 2:
+      return {rng.uniform(0.84, 0.98), rng.uniform(0.86, 0.97)};
+    case 3:
+      return {rng.uniform(0.02, 0.09), rng.uniform(0.5, 0.85)};
+    default:
+      return {rng.uniform(0.91, 0.98), rng.uniform(0.5, 0.85)};
   }
 }
 
@@ -813,7 +862,7 @@ void draw_props(int prop, Canvas& c, Rng& rng, double level) {
       for (int i = 0; i < 10; ++i) {
         const cv::Point2d p = floor_spot(rng, i);
         const double angle = rng.uniform(0, 180);
-        c.ellipse(p.x, p.y, 0.07, 0.035, angle, lit(cols[rng.below(3)]));
+        c.ellipse(p.x, p.y, 0.07, 0.035, angle, lit(cols[rng.uniform_int(3)]));
         c.ellipse(p.x, p.y, 0.07, 0.035, angle, lit(rgb(190, 45, 95)), 1);
       }
       return;
@@ -827,7 +876,7 @@ void draw_props(int prop, Canvas& c, Rng& rng, double level) {
         const cv::Point2d tip1 = p + d * len, tip2 = p - d * len;
         c.poly({tip1, p + d * (len * 0.4) + nrm * w, p - d * (len * 0.4) + nrm * w, tip2,
                 p - d * (len * 0.4) - nrm * w, p + d * (len * 0.4) - nrm * w},
-               lit(cols[rng.below(3)]));
+               lit(cols[rng.uniform_int(3)]));
         c.line(tip1.x, tip1.y, tip2.x, tip2.y, lit(rgb(15, 70, 25)), 1);
       }
       return;
@@ -838,7 +887,8 @@ void draw_props(int prop, Canvas& c, Rng& rng, double level) {
         const double a = rng.uniform(0, kPi / 2), r = 0.075;
         std::vector<cv::Point2d> cube;
         for (int k = 0; k < 4; ++k)
-          cube.emplace_back(p.x + r * std::cos(a + k * kPi / 2), p.y + r * std::sin(a + k * kPi / 2));
+          cube.emplace_back(p.x + r * std::cos(a + k * kPi / 2),
+                            p.y + r * std::sin(a + k * kPi / 2));
         c.poly(cube, lit(rgb(205, 240, 255)));
         c.polyline({cube[1], cube[2], cube[3], cube[0]}, lit(rgb(70, 150, 215)), 1);
         c.line(cube[0].x, cube[0].y, cube[1].x, cube[1].y, kWhite, 1);
@@ -847,14 +897,16 @@ void draw_props(int prop, Canvas& c, Rng& rng, double level) {
       return;
     }
     case kGeometricShapes: {
-      const cv::Scalar cols[] = {rgb(255, 200, 0), rgb(0, 175, 200), rgb(250, 80, 70), rgb(140, 70, 210)};
+      const cv::Scalar cols[] = {rgb(255, 200, 0), rgb(0, 175, 200), rgb(250, 80, 70),
+                                 rgb(140, 70, 210)};
       for (int i = 0; i < 6; ++i) {
         const cv::Point2d p = floor_spot(rng, i);
-        const double r = 0.08;
-        const cv::Scalar col = lit(cols[(i + rng.below(2)) % 4]), edge = scaled(col, 0.5);
-        switch ((i + rng.below(3)) % 3) {
+        const double r = 0.088;
+        const cv::Scalar col = lit(cols[(i + rng.uniform_int(2)) % 4]), edge = scaled(col, 0.5);
+        switch ((i + rng.uniform_int(3)) % 3) {
           case 0: {
-            const std::vector<cv::Point2d> tri{{p.x, p.y - r}, {p.x + r, p.y + r * 0.8}, {p.x - r, p.y + r * 0.8}};
+            const std::vector<cv::Point2d> tri{
+                {p.x, p.y - r}, {p.x + r, p.y + r * 0.8}, {p.x - r, p.y + r * 0.8}};
             c.poly(tri, col);
             c.polyline({tri[0], tri[1], tri[2], tri[0]}, edge, 1);
             break;
@@ -871,7 +923,7 @@ void draw_props(int prop, Canvas& c, Rng& rng, double level) {
     }
     case kBokeh: {
       // Out-of-focus lights all around the border.
-      translucent(c.img(), 0.6, [&](Canvas& l) {
+      translucent(c.img(), 0.7, [&](Canvas& l) {
         for (int i = 0; i < 11; ++i) {
           double x, y;
           if (i % 2) {
@@ -881,23 +933,26 @@ void draw_props(int prop, Canvas& c, Rng& rng, double level) {
             x = rng.uniform() < 0.5 ? rng.uniform(0.0, 0.08) : rng.uniform(0.92, 1.0);
             y = rng.uniform(0, 1);
           }
-          l.circle(x, y, rng.uniform(0.07, 0.12), lit(i % 3 ? rgb(255, 248, 220) : rgb(255, 205, 120)));
+          const cv::Scalar tints[] = {rgb(255, 248, 220), rgb(255, 195, 110), rgb(190, 225, 255)};
+          l.circle(x, y, rng.uniform(0.07, 0.12), lit(tints[i % 3]));
         }
       });
       return;
     }
     case kConfetti: {
-      const cv::Scalar cols[] = {rgb(240, 50, 60), rgb(255, 210, 30), rgb(40, 180, 90), rgb(50, 120, 240),
-                                 rgb(250, 120, 200), rgb(255, 255, 255)};
+      const cv::Scalar cols[] = {rgb(240, 50, 60),  rgb(255, 210, 30),  rgb(40, 180, 90),
+                                 rgb(50, 120, 240), rgb(250, 120, 200), rgb(255, 255, 255)};
       for (int i = 0; i < 40; ++i) {
         const cv::Point2d p = floor_spot(rng, i);
         const double a = rng.uniform(0, kPi), l = 0.035, w = 0.015;
-        const cv::Point2d d(std::cos(a) * l, std::sin(a) * l), nrm(-std::sin(a) * w, std::cos(a) * w);
-        c.poly({p + d + nrm, p + d - nrm, p - d - nrm, p - d + nrm}, lit(cols[rng.below(6)]));
+        const cv::Point2d d(std::cos(a) * l, std::sin(a) * l),
+            nrm(-std::sin(a) * w, std::cos(a) * w);
+        c.poly({p + d + nrm, p + d - nrm, p - d - nrm, p - d + nrm}, lit(cols[rng.uniform_int(6)]));
       }
       return;
     }
-    case kNoProps: return;
+    case kNoProps:
+      return;
   }
   throw std::out_of_range("render: bad prop");
 }
@@ -926,7 +981,10 @@ cv::Mat ellipse_kernel(int r) {
   thread_local std::map<int, cv::Mat> cache;
   auto it = cache.find(r);
   if (it == cache.end())
-    it = cache.emplace(r, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * r + 1, 2 * r + 1))).first;
+    it = cache
+             .emplace(r,
+                      cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * r + 1, 2 * r + 1)))
+             .first;
   return it->second;
 }
 
@@ -941,10 +999,11 @@ cv::Mat render_background(const Background& background, uint64_t seed, int size)
     // Saturation pushed up around the luminance so that near neighbours (white / beige, orange /
     // yellow) stay apart after lighting tints them.
     const Rgb c = palette_rgb(s.palette);
-    const double luma = 0.299 * c.r + 0.587 * c.g + 0.114 * c.b, boost = 1.6;
+    const double luma = 0.299 * c.r + 0.587 * c.g + 0.114 * c.b, boost = 2.0;
     auto sat = [&](double v) { return std::clamp(luma + (v - luma) * boost, 0.0, 255.0); };
     Rng tone_rng = layer_rng(seed, 5);
-    palette = scaled(rgb(sat(c.r), sat(c.g), sat(c.b)), tone_rng.uniform(0.95, 1.04));  // sampling variation
+    palette = scaled(rgb(sat(c.r), sat(c.g), sat(c.b)),
+                     tone_rng.uniform(0.95, 1.04));  // sampling variation
   }
 
   cv::Mat img(size, size, CV_8UC3, cv::Scalar(0, 0, 0));  // zeroed: never render stale memory
@@ -974,21 +1033,27 @@ cv::Mat place_product(const cv::Mat& product_rgba, const RenderOptions& options)
     for (int x = 0; x < product_rgba.cols; ++x) {
       const uchar a = row[x][3];
       if (a == 0) continue;
-      fx0 = std::min(fx0, x), fx1 = std::max(fx1, x), fy0 = std::min(fy0, y), fy1 = std::max(fy1, y);
-      if (a > 127) cx0 = std::min(cx0, x), cx1 = std::max(cx1, x), cy0 = std::min(cy0, y), cy1 = std::max(cy1, y);
+      fx0 = std::min(fx0, x), fx1 = std::max(fx1, x), fy0 = std::min(fy0, y),
+      fy1 = std::max(fy1, y);
+      if (a > 127)
+        cx0 = std::min(cx0, x), cx1 = std::max(cx1, x), cy0 = std::min(cy0, y),
+        cy1 = std::max(cy1, y);
     }
   }
   if (cx1 < 0) return canvas;  // nothing opaque enough to count as product
 
   const cv::Rect full(fx0, fy0, fx1 - fx0 + 1, fy1 - fy0 + 1);
   const double scale = options.product_scale * n / std::max(cx1 - cx0 + 1, cy1 - cy0 + 1);
-  const cv::Size target(std::max(1, cvRound(full.width * scale)), std::max(1, cvRound(full.height * scale)));
+  const cv::Size target(std::max(1, cvRound(full.width * scale)),
+                        std::max(1, cvRound(full.height * scale)));
   cv::Mat scaled_product;
-  cv::resize(product_rgba(full), scaled_product, target, 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  cv::resize(product_rgba(full), scaled_product, target, 0, 0,
+             scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
   const double sx = static_cast<double>(target.width) / full.width,
                sy = static_cast<double>(target.height) / full.height;
   // Centre the mask's box (not the fringe's) on the canvas.
-  const double mid_x = ((cx0 + cx1 + 1) / 2.0 - fx0) * sx, mid_y = ((cy0 + cy1 + 1) / 2.0 - fy0) * sy;
+  const double mid_x = ((cx0 + cx1 + 1) / 2.0 - fx0) * sx,
+               mid_y = ((cy0 + cy1 + 1) / 2.0 - fy0) * sy;
   const cv::Point offset(cvRound(n / 2.0 - mid_x), cvRound(n / 2.0 - mid_y));
   const cv::Rect dst = cv::Rect(offset, target) & cv::Rect(0, 0, n, n);
   if (dst.empty()) return canvas;
@@ -998,7 +1063,8 @@ cv::Mat place_product(const cv::Mat& product_rgba, const RenderOptions& options)
 
 RenderedAd render_ad(const cv::Mat& product_rgba, const Background& background, uint64_t seed,
                      const RenderOptions& options) {
-  if (options.dilate_fraction < 0) throw std::invalid_argument("render_ad: dilate_fraction must be >= 0");
+  if (options.dilate_fraction < 0)
+    throw std::invalid_argument("render_ad: dilate_fraction must be >= 0");
   const int n = options.image_size;
   const cv::Mat placed = place_product(product_rgba, options);
   cv::Mat alpha;
@@ -1031,7 +1097,8 @@ RenderedAd render_ad(const cv::Mat& product_rgba, const Background& background, 
 
 double visibility_contrast(const cv::Mat& ad_bgr, const cv::Mat& mask) {
   if (ad_bgr.type() != CV_8UC3 || mask.type() != CV_8UC1 || ad_bgr.size() != mask.size())
-    throw std::invalid_argument("visibility_contrast: need CV_8UC3 image and CV_8UC1 mask of one size");
+    throw std::invalid_argument(
+        "visibility_contrast: need CV_8UC3 image and CV_8UC1 mask of one size");
   if (ad_bgr.empty() || cv::countNonZero(mask) == 0) return 0.0;
   const int w = std::max(1, cvRound(2.0 * std::max(ad_bgr.rows, ad_bgr.cols) / 64.0));
   const cv::Mat kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(2 * w + 1, 2 * w + 1));
@@ -1059,8 +1126,10 @@ double visibility_contrast(const cv::Mat& ad_bgr, const cv::Mat& mask) {
       if (!inner && !outer) continue;
       const double angle = std::atan2(y - cy, x - cx) + kPi;
       const int s = std::min(kSectors - 1, static_cast<int>(angle / (2 * kPi) * kSectors));
-      if (inner) in_sum[s] += cv::Vec3d(l[x]), ++in_n[s];
-      else out_sum[s] += cv::Vec3d(l[x]), ++out_n[s];
+      if (inner)
+        in_sum[s] += cv::Vec3d(l[x]), ++in_n[s];
+      else
+        out_sum[s] += cv::Vec3d(l[x]), ++out_n[s];
     }
   }
   double total = 0, weight = 0;

@@ -29,7 +29,7 @@ struct WorldConfig {
   double preference_sd = 0.10;    // P_c(b): hidden per-category preference, sd per slot value
   double text_scale = 1.0;        // T(p.text, b): price tier x style, audience x palette
   double visibility_scale = 0.008;  // V(x): per CIELab unit of contrast around the mask
-  double visibility_reference = 30.0;  // contrast that contributes 0
+  double visibility_reference = 40.0;  // contrast that contributes 0 (about the median ad's)
   double visibility_cap = 0.3;      // |V| <= cap
   double mismatch_penalty = 0.6;    // M
   double noise_sd = 0.05;           // e(p, x)

@@ -39,6 +39,7 @@ void register_builtin_plugins() {
     metrics::register_plugins(p);
     reports::register_plugins(p);
     cli::register_stages(p);
+    cli::register_pretrain_stage(p);
   });
 }
 

@@ -10,5 +10,6 @@ void add_world_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_data_command(CLI::App& app);
+void add_pretrain_command(CLI::App& app);
 
 }  // namespace caig::cli

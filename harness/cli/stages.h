@@ -12,6 +12,7 @@
 namespace caig::cli {
 
 void register_stages(Plugins& p);
+void register_pretrain_stage(Plugins& p);  // stage_pretrain.cpp
 
 struct RunRequest {
   std::filesystem::path experiment;

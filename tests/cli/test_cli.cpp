@@ -91,7 +91,8 @@ TEST(Cli, RunWritesACompleteRunAndReportReRenders) {
   for (const char* f : {"config.json", "env.json", "metrics.json", "budget.json", "report.md",
                         "records/world_pairs.jsonl", "tables/world_calibration.md",
                         "tables/world_calibration.tex", "tables/world_calibration.csv",
-                        "data/manifest.jsonl"})
+                        "data/manifest.jsonl", "tables/pretraining.md",
+                        "checkpoints/pretrained/model.pt", "checkpoints/pretrained/tokenizer.json"})
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   const auto cfg = caig::read_json(dir / "config.json");
   EXPECT_EQ(cfg["run"]["preset"], "smoke");
@@ -102,6 +103,11 @@ TEST(Cli, RunWritesACompleteRunAndReportReRenders) {
     EXPECT_TRUE(env.contains(k)) << k;
   const auto budget = caig::read_json(dir / "budget.json");
   EXPECT_GT(budget["world"]["samples"].get<int>(), 0);
+  EXPECT_EQ(budget["pretrain"]["steps"].get<int>(), 12);  // the smoke preset's max_steps
+  const auto metrics = caig::read_json(dir / "metrics.json");
+  for (const char* task : {"describe", "background", "title", "prompt"})
+    EXPECT_TRUE(metrics["pretrain"]["tasks"].contains(task)) << task;
+  EXPECT_TRUE(metrics["pretrain"]["sampled_descriptions"].contains("match_rate"));
   const std::string report = caig::read_file(dir / "report.md");
   fs::remove(dir / "report.md");
   const auto rr = run_caig("report " + dir.string());
@@ -132,7 +138,7 @@ TEST(Cli, ConfigErrorsNameKeyAndFile) {
   EXPECT_THAT(s.output, HasSubstr("world.rho"));
   const auto st = run_caig("run " + kPaper + " --preset smoke --set 'run.stages=[\"wrld\"]' --out " + (dir / "r3").string());
   EXPECT_EQ(st.status, 2);
-  EXPECT_THAT(st.output, HasSubstr("unknown stage 'wrld'; known: world"));
+  EXPECT_THAT(st.output, HasSubstr("unknown stage 'wrld'; known: pretrain, world"));
   const auto pr = run_caig("world --preset huge --out " + (dir / "w").string());
   EXPECT_EQ(pr.status, 2);
   EXPECT_THAT(pr.output, HasSubstr("unknown preset 'huge'"));
@@ -168,4 +174,25 @@ TEST(Cli, DataInspectReadsRealFormatsAndReportsBadLines) {
 
   const auto unknown = run_caig("data inspect " + (dir / "images").string());
   EXPECT_EQ(unknown.status, 2);
+}
+
+TEST(Cli, PretrainWritesACheckpointAndResumes) {
+  const auto world = scratch("pt_world"), ck = scratch("pt_ck");
+  ASSERT_EQ(run_caig("world --preset smoke --set world.products=60 --out " + world.string()).status, 0);
+  const auto r = run_caig("pretrain --preset smoke --data " + world.string() + " --out " + ck.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("token acc"));
+  for (const char* f : {"config.json", "tokenizer.json", "model.pt", "optimizer.pt",
+                        "trainer_state.json", "pretrain_metrics.json"})
+    EXPECT_TRUE(fs::exists(ck / f)) << f;
+  const auto more = run_caig("pretrain --preset smoke --set pretrain.max_steps=16 --resume --data " +
+                             world.string() + " --out " + ck.string());
+  ASSERT_EQ(more.status, 0) << more.output;
+  const auto m = caig::read_json(ck / "pretrain_metrics.json");
+  EXPECT_EQ(m["metrics"]["steps"], 16);
+  EXPECT_EQ(m["metrics"]["resumed"], true);
+  const auto missing = run_caig("pretrain --preset smoke --data " + (world / "nope").string() +
+                                " --out " + (ck / "x").string());
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_THAT(missing.output, HasSubstr("no ShopWorld dataset"));
 }

@@ -6,8 +6,11 @@
 
 #include "harness/config.h"
 #include "harness/error.h"
+#include "tests/support/test_util.h"
 
 using caig::Error;
+using caig::testing::error_of;
+using caig::testing::write_temp_file;
 using testing::HasSubstr;
 namespace fs = std::filesystem;
 
@@ -18,21 +21,6 @@ nlohmann::json schema() {
           {"world", {{"rho", 0.85}, {"products", 10}, {"dataset", "commercial"}, {"flag", true},
                      {"names", nlohmann::json::array({"a"})}}},
           {"plugins", nlohmann::json::object()}};
-}
-
-fs::path write_tmp(const std::string& name, const std::string& text) {
-  const fs::path p = fs::temp_directory_path() / ("caig_cfg_" + std::to_string(::getpid()) + "_" + name);
-  std::ofstream(p) << text;
-  return p;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace
@@ -85,14 +73,13 @@ TEST(Config, SetParsesTomlValuesAndBareWords) {
 }
 
 TEST(Config, ParsesTomlAndReportsLineOfSyntaxErrors) {
-  const auto good = write_tmp("good.toml", "[world]\nrho = 0.5\n");
+  const auto good = write_temp_file("good.toml", "[world]\nrho = 0.5\n");
   EXPECT_DOUBLE_EQ(caig::parse_toml_file(good)["world"]["rho"].get<double>(), 0.5);
-  const auto bad = write_tmp("bad.toml", "[world]\nrho = = 0.5\n");
+  const auto bad = write_temp_file("bad.toml", "[world]\nrho = = 0.5\n");
   const auto msg = error_of([&] { caig::parse_toml_file(bad); });
   EXPECT_THAT(msg, HasSubstr("bad.toml:2"));
   EXPECT_THAT(error_of([&] { caig::parse_toml_file("/nonexistent/x.toml"); }), HasSubstr("does not exist"));
 }
-
 
 TEST(Config, AtPathNamesMissingKey) {
   const auto cfg = schema();

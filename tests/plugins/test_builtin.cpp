@@ -10,33 +10,17 @@
 #include "harness/config.h"
 #include "harness/error.h"
 #include "harness/plugins.h"
+#include "tests/support/test_util.h"
 
 using caig::Error;
+using caig::testing::error_of;
+using caig::testing::write_temp_file;
 using testing::HasSubstr;
 namespace fs = std::filesystem;
 
-namespace {
-
-fs::path write_tmp(const std::string& name, const std::string& text) {
-  const fs::path p = fs::temp_directory_path() / ("caig_plg_" + std::to_string(::getpid()) + "_" + name);
-  std::ofstream(p) << text;
-  return p;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-}  // namespace
-
 TEST(Config, ResolveAppliesPresetThenFileThenPerPresetThenSets) {
   caig::register_builtin_plugins();
-  const auto exp = write_tmp("exp.toml",
+  const auto exp = write_temp_file("exp.toml",
                              "[world]\nrho = 0.7\nproducts = 123\n"
                              "[presets.smoke.world]\nproducts = 50\n");
   auto cfg = caig::resolve_config(caig::default_config(), {exp, "smoke", {"world.rho=0.6"}});
@@ -50,7 +34,7 @@ TEST(Config, ResolveAppliesPresetThenFileThenPerPresetThenSets) {
   EXPECT_EQ(bare["world"]["products"].get<int>(), 300);  // the smoke preset itself
   EXPECT_THAT(error_of([&] { caig::resolve_config(caig::default_config(), {"", "huge", {}}); }),
               HasSubstr("unknown preset 'huge'; known: cpu, paper, smoke"));
-  const auto typo = write_tmp("typo.toml", "[presets.smoek.world]\nproducts = 5\n");
+  const auto typo = write_temp_file("typo.toml", "[presets.smoek.world]\nproducts = 5\n");
   EXPECT_THAT(error_of([&] { caig::resolve_config(caig::default_config(), {typo, "cpu", {}}); }),
               HasSubstr("unknown preset 'smoek'"));
 }
@@ -66,8 +50,8 @@ TEST(Registry, BuiltinPluginsAreAllRegistered) {
                                                           "shopworld_public"}));
   EXPECT_EQ(p.renderers.names(), (std::vector<std::string>{"procedural"}));
   EXPECT_EQ(p.metrics.names(), (std::vector<std::string>{"world_calibration"}));
-  EXPECT_EQ(p.reports.names(), (std::vector<std::string>{"world_calibration"}));
-  EXPECT_EQ(p.stages.names(), (std::vector<std::string>{"world"}));
+  EXPECT_EQ(p.reports.names(), (std::vector<std::string>{"pretraining", "world_calibration"}));
+  EXPECT_EQ(p.stages.names(), (std::vector<std::string>{"pretrain", "world"}));
   EXPECT_TRUE(p.reward_models.names().empty());
   EXPECT_TRUE(p.prompt_models.names().empty());
   EXPECT_TRUE(p.optimisers.names().empty());

@@ -60,10 +60,11 @@ TEST(ClickModel, TermsMatchTheFormulaByHand) {
   EXPECT_NEAR(m.text(p, b), -0.03 + 0.12, 1e-12);
   // match = 0.75 * 1.0 (primary scene) + 0.25 * 1.0 (compatible style)
   EXPECT_NEAR(m.match(p.category, b), 1.0, 1e-12);
-  // V = 0.008 * (contrast - 30), capped at 0.3
-  EXPECT_NEAR(m.visibility(40.0), 0.08, 1e-12);
+  // V = 0.008 * (contrast - 40), capped at 0.3
+  EXPECT_NEAR(m.visibility(50.0), 0.08, 1e-12);
   EXPECT_NEAR(m.visibility(500.0), 0.3, 1e-12);
-  EXPECT_NEAR(m.visibility(0.0), -0.24, 1e-12);
+  EXPECT_NEAR(m.visibility(0.0), -0.3, 1e-12);
+  EXPECT_NEAR(m.visibility(20.0), -0.16, 1e-12);
 
   const ClickTerms t = m.terms(p, b, 40.0, 99);
   const double pref = m.preference_weight(p.category, Slot::Scene, kRunningTrack) +

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include <opencv2/imgproc.hpp>
@@ -106,7 +107,8 @@ TEST(ProductArt, DeterministicAndSeedVariesDetails) {
 TEST(ProductArt, DrawnInTheProductColour) {
   const int red = colour_index("red"), blue = colour_index("blue");
   for (int c = 0; c < static_cast<int>(categories().size()); ++c) {
-    const cv::Mat r = draw_product(make_product(c, red), 64, 3), b = draw_product(make_product(c, blue), 64, 3);
+    const cv::Mat r = draw_product(make_product(c, red), 64, 3),
+                  b = draw_product(make_product(c, blue), 64, 3);
     cv::Mat ra, ba;
     cv::extractChannel(r, ra, 3);
     cv::extractChannel(b, ba, 3);
@@ -119,7 +121,8 @@ TEST(ProductArt, DrawnInTheProductColour) {
 
 TEST(Renderer, OutputSizesAndTypes) {
   for (int size : {32, 64, 128}) {
-    const RenderedAd ad = render_ad(product_pool()[0], full_background(3, 1, 2, 4, 5), 9, options_for(size));
+    const RenderedAd ad =
+        render_ad(product_pool()[0], full_background(3, 1, 2, 4, 5), 9, options_for(size));
     EXPECT_EQ(ad.image.type(), CV_8UC3);
     EXPECT_EQ(ad.mask.type(), CV_8UC1);
     EXPECT_EQ(ad.image.size(), cv::Size(size, size));
@@ -136,7 +139,8 @@ TEST(Renderer, ProductScaledTo078AndCentred) {
     for (size_t i = 0; i < product_pool().size(); i += 5) {
       const RenderedAd ad = render_ad(product_pool()[i], Background{}, 1, options_for(size));
       const cv::Rect box = mask_box(ad.mask);
-      EXPECT_NEAR(std::max(box.width, box.height), 0.78 * size, 2.0) << "size " << size << " product " << i;
+      EXPECT_NEAR(std::max(box.width, box.height), 0.78 * size, 2.0)
+          << "size " << size << " product " << i;
       EXPECT_NEAR(box.x + box.width / 2.0, size / 2.0, 1.5);
       EXPECT_NEAR(box.y + box.height / 2.0, size / 2.0, 1.5);
     }
@@ -169,7 +173,8 @@ TEST(Renderer, BackgroundGeneratedOutsideTheDilatedMask) {
   // Dilation radius plus the contact shadow's one-pixel soft edge.
   const int r = std::max(1, cvRound(o.dilate_fraction * 64));
   cv::Mat near;
-  cv::dilate(ad.mask, near, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * r + 1, 2 * r + 1)));
+  cv::dilate(ad.mask, near,
+             cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * r + 1, 2 * r + 1)));
   cv::dilate(near, near, cv::Mat());
   cv::Mat diff;
   cv::absdiff(ad.image, bg, diff);
@@ -190,19 +195,27 @@ TEST(Renderer, EmptyProductGivesBackgroundOnly) {
 TEST(Renderer, RejectsBadInput) {
   const cv::Mat bgr(32, 32, CV_8UC3, cv::Scalar(1, 2, 3));
   EXPECT_THROW(render_ad(bgr, Background{}, 1, options_for(64)), std::invalid_argument);
-  EXPECT_THROW(render_background(full_background(kNumScenes, 0, 0, 0, 0), 1, 64), std::out_of_range);
+  EXPECT_THROW(render_background(full_background(kNumScenes, 0, 0, 0, 0), 1, 64),
+               std::out_of_range);
   EXPECT_THROW(render_background(full_background(0, 0, 0, -2, 0), 1, 64), std::out_of_range);
   EXPECT_THROW(render_background(Background{}, 1, 4), std::invalid_argument);
 }
 
 // ---- determinism and slot effects ----
 
-constexpr double kMinSlotToSeedRatio = 1.0;
+// Per slot (scene, lighting, style, palette, prop): how much more a value change must move the
+// background's histograms than a seed change. Observed minima: 1.87, 1.90, 1.28, 2.34, 1.15 (props
+// are a few small objects, so they move the histograms least).
+constexpr double kMinSlotToSeedRatio[kNumSlots] = {1.5, 1.5, 1.1, 1.8, 1.05};
+// Per slot: test accuracy a linear classifier on simple background features must reach (chance is
+// 1/18, 1/6, 1/7, 1/10, 1/7). Observed: 0.73, 0.83, 0.93, 0.78, 0.84.
+constexpr double kMinAccuracy[kNumSlots] = {0.6, 0.7, 0.8, 0.65, 0.7};
 
 TEST(Renderer, SameSeedSameBytesOtherSeedOtherBytes) {
   const Background b = full_background(13, 3, 3, 6, 3);
   const cv::Mat& p = product_pool()[11];
-  const RenderedAd a1 = render_ad(p, b, 42, options_for(64)), a2 = render_ad(p, b, 42, options_for(64));
+  const RenderedAd a1 = render_ad(p, b, 42, options_for(64)),
+                   a2 = render_ad(p, b, 42, options_for(64));
   const RenderedAd a3 = render_ad(p, b, 43, options_for(64));
   EXPECT_EQ(cv::norm(a1.image, a2.image, cv::NORM_INF), 0);
   EXPECT_GT(cv::norm(a1.image, a3.image, cv::NORM_L1), 0);
@@ -213,15 +226,17 @@ TEST(Renderer, UnfilledSlotsGetNeutralValues) {
   Background partial;
   partial.palette = kGreen;
   const cv::Mat a = render_background(partial, 8, 64);
-  const cv::Mat b = render_background(full_background(kStudio, kSoft, kMinimal, kGreen, kNoProps), 8, 64);
+  const cv::Mat b =
+      render_background(full_background(kStudio, kSoft, kMinimal, kGreen, kNoProps), 8, 64);
   EXPECT_EQ(cv::norm(a, b, cv::NORM_INF), 0);
   const cv::Mat neutral = render_background(Background{}, 8, 64);
   EXPECT_EQ(neutral.size(), cv::Size(64, 64));
 }
 
+constexpr double kPi = 3.14159265358979323846;
 constexpr int kZones = 3, kLuma = 5, kHue = 18, kRgb = 27, kAngles = 8;
-constexpr int kZoneDims = kLuma + kHue + 1 + kRgb + kAngles + 3;
-constexpr int kHistogramDims = kZones * kZoneDims;  // the placement-invariant leading features
+constexpr int kPatterns = 16;  // local binary pattern of the four neighbours
+constexpr int kZoneDims = kLuma + kHue + 1 + kRgb + kAngles + 3 + kPatterns;
 
 // Description of the visible background (outside the dilated product mask): first, in three
 // horizontal zones, brightness, saturation-weighted hue and coarse colour histograms, a
@@ -249,14 +264,22 @@ std::vector<float> background_features(const RenderedAd& ad) {
       zf[kLuma + std::min(kHue - 1, q[0] * kHue / 180)] += sat;
       zf[kLuma + kHue] += 1 - sat;
       zf[kLuma + kHue + 1 + (p[0] * 3 / 256) * 9 + (p[1] * 3 / 256) * 3 + p[2] * 3 / 256] += 1;
-      const float dx = gx.at<float>(y, x), dy = gy.at<float>(y, x), mag = std::sqrt(dx * dx + dy * dy);
+      const float dx = gx.at<float>(y, x), dy = gy.at<float>(y, x),
+                  mag = std::sqrt(dx * dx + dy * dy);
       double angle = std::atan2(dy, dx);
-      if (angle < 0) angle += M_PI;
+      if (angle < 0) angle += kPi;
       float* g = zf + kLuma + kHue + 1 + kRgb;
-      g[std::min(kAngles - 1, static_cast<int>(angle / M_PI * kAngles))] += mag / 255.f;
+      g[std::min(kAngles - 1, static_cast<int>(angle / kPi * kAngles))] += mag / 255.f;
       g[kAngles] += mag / 255.f;
       g[kAngles + 1] += mag > 120.f;
       g[kAngles + 2] += std::abs(lap.at<float>(y, x)) / 255.f;
+      if (x > 0 && y > 0 && x + 1 < n && y + 1 < n) {
+        const int centre = grey.at<uchar>(y, x) + 6;
+        const int code =
+            (grey.at<uchar>(y, x + 1) > centre) | (grey.at<uchar>(y + 1, x) > centre) << 1 |
+            (grey.at<uchar>(y, x - 1) > centre) << 2 | (grey.at<uchar>(y - 1, x) > centre) << 3;
+        g[kAngles + 3 + code] += 1;
+      }
       count[z] += 1;
     }
   for (int z = 0; z < kZones; ++z)
@@ -306,50 +329,17 @@ std::vector<Sample> slot_samples(Slot slot, int per_value, uint64_t seed) {
   return out;
 }
 
-// Nearest class centroid after per-feature standardisation; returns test accuracy.
-double nearest_centroid_accuracy(const std::vector<Sample>& train, const std::vector<Sample>& test,
-                                 int classes) {
-  const size_t d = train[0].features.size();
-  std::vector<double> mean(d, 0), sd(d, 0);
-  for (const auto& s : train)
-    for (size_t j = 0; j < d; ++j) mean[j] += s.features[j] / train.size();
-  for (const auto& s : train)
-    for (size_t j = 0; j < d; ++j) sd[j] += (s.features[j] - mean[j]) * (s.features[j] - mean[j]) / train.size();
-  for (auto& v : sd) v = std::sqrt(v) + 1e-3;
-  std::vector<std::vector<double>> centroid(classes, std::vector<double>(d, 0));
-  std::vector<int> count(classes, 0);
-  for (const auto& s : train) {
-    ++count[s.label];
-    for (size_t j = 0; j < d; ++j) centroid[s.label][j] += (s.features[j] - mean[j]) / sd[j];
-  }
-  for (int c = 0; c < classes; ++c)
-    for (auto& v : centroid[c]) v /= std::max(1, count[c]);
-  int correct = 0;
-  for (const auto& s : test) {
-    int best = -1;
-    double best_d = 1e300;
-    for (int c = 0; c < classes; ++c) {
-      double dist = 0;
-      for (size_t j = 0; j < d; ++j) {
-        const double t = (s.features[j] - mean[j]) / sd[j] - centroid[c][j];
-        dist += t * t;
-      }
-      if (dist < best_d) best_d = dist, best = c;
-    }
-    correct += best == s.label;
-  }
-  return static_cast<double>(correct) / test.size();
-}
-
 // Multinomial logistic regression (full-batch gradient descent, L2) on standardised features.
 double linear_classifier_accuracy(const std::vector<Sample>& train, const std::vector<Sample>& test,
-                                  int classes, int epochs = 150, std::vector<int>* predictions = nullptr) {
+                                  int classes, int epochs = 150,
+                                  std::vector<int>* predictions = nullptr) {
   const size_t d = train[0].features.size();
   std::vector<double> mean(d, 0), sd(d, 0);
   for (const auto& s : train)
     for (size_t j = 0; j < d; ++j) mean[j] += s.features[j] / train.size();
   for (const auto& s : train)
-    for (size_t j = 0; j < d; ++j) sd[j] += (s.features[j] - mean[j]) * (s.features[j] - mean[j]) / train.size();
+    for (size_t j = 0; j < d; ++j)
+      sd[j] += (s.features[j] - mean[j]) * (s.features[j] - mean[j]) / train.size();
   for (auto& v : sd) v = std::sqrt(v) + 1e-3;
   auto standardise = [&](const std::vector<float>& f) {
     std::vector<double> x(d + 1, 1.0);  // last entry: bias
@@ -411,28 +401,33 @@ TEST(Renderer, EachSlotValueChangesTheBackgroundMoreThanTheSeed) {
       for (int v = 0; v < slot_size(slot); ++v) {
         Background changed = b;
         changed.set(slot, v);
-        c.by_value.push_back(background_features(render_ad(product, changed, seed, options_for(64))));
+        c.by_value.push_back(
+            background_features(render_ad(product, changed, seed, options_for(64))));
       }
       cases.push_back(std::move(c));
     }
-    // Histogram features only (a seed moves textures around, which the layout features would
-    // count), each scaled by its spread over everything rendered.
-    const size_t d = kHistogramDims;
+    // Colour and edge histograms of the zones only (a seed moves textures around, which the layout
+    // and local-pattern features would count), each scaled by its spread over everything rendered.
+    std::vector<size_t> dims;
+    for (int z = 0; z < kZones; ++z)
+      for (int i = 0; i < kZoneDims - kPatterns; ++i) dims.push_back(z * kZoneDims + i);
+    const size_t d = dims.size();
     std::vector<double> mean(d, 0), sd(d, 0);
     size_t count = 0;
     for (const auto& c : cases)
       for (const auto& f : c.by_value) {
-        for (size_t j = 0; j < d; ++j) mean[j] += f[j];
+        for (size_t j = 0; j < d; ++j) mean[j] += f[dims[j]];
         ++count;
       }
     for (auto& m : mean) m /= count;
     for (const auto& c : cases)
       for (const auto& f : c.by_value)
-        for (size_t j = 0; j < d; ++j) sd[j] += (f[j] - mean[j]) * (f[j] - mean[j]) / count;
+        for (size_t j = 0; j < d; ++j)
+          sd[j] += (f[dims[j]] - mean[j]) * (f[dims[j]] - mean[j]) / count;
     for (auto& v : sd) v = std::sqrt(v) + 1e-3;
     auto distance = [&](const std::vector<float>& a, const std::vector<float>& b) {
       double t = 0;
-      for (size_t j = 0; j < d; ++j) t += std::abs(a[j] - b[j]) / sd[j];
+      for (size_t j = 0; j < d; ++j) t += std::abs(a[dims[j]] - b[dims[j]]) / sd[j];
       return t / d;
     };
     double seed_distance = 0;
@@ -445,9 +440,9 @@ TEST(Renderer, EachSlotValueChangesTheBackgroundMoreThanTheSeed) {
           if (w != v) slot_distance += distance(c.by_value[v], c.by_value[w]);
       slot_distance /= cases.size() * (slot_size(slot) - 1);
       std::printf("  %s=%s: value change %.3f vs seed change %.3f (ratio %.2f)\n",
-                  std::string(slot_name(slot)).c_str(), slot_phrases(slot)[v].c_str(), slot_distance,
-                  seed_distance, slot_distance / seed_distance);
-      EXPECT_GT(slot_distance, kMinSlotToSeedRatio * seed_distance)
+                  std::string(slot_name(slot)).c_str(), slot_phrases(slot)[v].c_str(),
+                  slot_distance, seed_distance, slot_distance / seed_distance);
+      EXPECT_GT(slot_distance, kMinSlotToSeedRatio[static_cast<int>(slot)] * seed_distance)
           << slot_name(slot) << " = " << slot_phrases(slot)[v];
     }
   }
@@ -455,11 +450,12 @@ TEST(Renderer, EachSlotValueChangesTheBackgroundMoreThanTheSeed) {
 
 TEST(Renderer, EverySlotIsRecognisableFromPixels) {
   for (Slot slot : all_slots()) {
-    const std::vector<Sample> train = slot_samples(slot, 40, 1000 + static_cast<int>(slot));
+    const std::vector<Sample> train = slot_samples(slot, 50, 1000 + static_cast<int>(slot));
     const std::vector<Sample> test = slot_samples(slot, 20, 2000 + static_cast<int>(slot));
     const double acc = linear_classifier_accuracy(train, test, slot_size(slot));
-    std::printf("  %s: linear classifier accuracy %.3f (chance %.3f)\n", std::string(slot_name(slot)).c_str(),
-                acc, 1.0 / slot_size(slot));
+    std::printf("  %s: linear classifier accuracy %.3f (chance %.3f)\n",
+                std::string(slot_name(slot)).c_str(), acc, 1.0 / slot_size(slot));
+    EXPECT_GE(acc, kMinAccuracy[static_cast<int>(slot)]) << slot_name(slot);
   }
 }
 
@@ -471,7 +467,8 @@ TEST(Visibility, ContrastFollowsColourDifference) {
   const cv::Scalar red(40, 30, 210), blue(200, 90, 40);
   cv::Mat red_on_blue(64, 64, CV_8UC3, blue), red_on_red(64, 64, CV_8UC3, red);
   red_on_blue.setTo(red, mask);
-  const double high = visibility_contrast(red_on_blue, mask), low = visibility_contrast(red_on_red, mask);
+  const double high = visibility_contrast(red_on_blue, mask),
+               low = visibility_contrast(red_on_red, mask);
   EXPECT_GT(high, 50);
   EXPECT_LT(low, 1);
   EXPECT_LE(high, 200);
@@ -486,7 +483,8 @@ TEST(Visibility, EmptyOrFullMaskIsZero) {
 TEST(Visibility, RenderedAdsHaveFiniteContrast) {
   TestRng rng{5};
   for (int i = 0; i < 20; ++i) {
-    const RenderedAd ad = render_ad(product_pool()[i], random_background(rng), rng.next(), options_for(64));
+    const RenderedAd ad =
+        render_ad(product_pool()[i], random_background(rng), rng.next(), options_for(64));
     const double v = visibility_contrast(ad.image, ad.mask);
     EXPECT_GE(v, 0);
     EXPECT_LT(v, 150);

@@ -1,0 +1,204 @@
+// The multimodal backbone's throughput at the cpu preset: training step (tokens/s and achieved
+// GFLOP/s as a fraction of the matmul peak measured in the same run), batched sampling with and
+// without the KV cache, and log-prob scoring.
+//
+// Run BM_MatmulPeak first (registration order does this); if it was filtered out, the train-step
+// benchmark measures the peak itself before timing.
+#include <algorithm>
+#include <chrono>
+
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include "methods/backbone/multimodal_lm.h"
+#include "methods/backbone/options.h"
+#include "methods/backbone/tokenizer.h"
+
+using namespace caig::backbone;
+
+namespace {
+
+constexpr int64_t kBatch = 32;
+constexpr int64_t kTextLen = 24;
+constexpr int64_t kPeakN = 2048;
+
+double g_peak_gflops = 0.0;  // best sgemm GFLOP/s seen by BM_MatmulPeak at the current thread count
+int g_peak_threads = 0;
+
+double sgemm_gflops(int64_t n, int repeats) {
+  auto a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
+  torch::mm_out(c, a, b);  // warm-up
+  double best = 0.0;
+  for (int i = 0; i < repeats; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    torch::mm_out(c, a, b);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 2.0 * static_cast<double>(n * n * n) / s * 1e-9);
+  }
+  return best;
+}
+
+double peak_gflops() {
+  if (g_peak_gflops <= 0.0 || g_peak_threads != torch::get_num_threads()) {
+    g_peak_gflops = sgemm_gflops(kPeakN, 5);
+    g_peak_threads = torch::get_num_threads();
+  }
+  return g_peak_gflops;
+}
+
+// Matmul FLOPs of one forward pass (a multiply-add is 2 FLOPs; layer norms, softmax, GELU and
+// the optimizer are not counted, so the ratio to the peak is a lower bound on GEMM efficiency):
+//   patch embedding      2 * Ni * (3 p^2) * d
+//   transformer layer    n * (2*3d^2 [qkv] + 2*d^2 [proj] + 2*2*r*d^2 [mlp]) + 2 * 2 * n^2 * d
+//                        (q k^T and weights * v, full n x n: both attention paths compute it)
+//                        with n = Ni in the vision layers and n = Ni + T in the LM layers
+//   projector            2 * Ni * d^2
+//   LM head              2 * T * d * V (text positions only)
+// per sequence, times the batch. A training step counts 3x forward (backward ~ 2x forward).
+double forward_flops(const BackboneOptions& o, int64_t vocab, int64_t batch, int64_t image_h,
+                     int64_t image_w, int64_t text_len) {
+  const double d = static_cast<double>(o.d_model), r = static_cast<double>(o.mlp_ratio);
+  const double ni = static_cast<double>((image_h / o.patch) * (image_w / o.patch));
+  const double t = static_cast<double>(text_len);
+  auto layer = [&](double n) { return n * (8.0 + 4.0 * r) * d * d + 4.0 * n * n * d; };
+  double f = 2.0 * ni * 3.0 * static_cast<double>(o.patch * o.patch) * d;
+  f += static_cast<double>(o.vision_layers) * layer(ni);
+  f += 2.0 * ni * d * d;
+  f += static_cast<double>(o.lm_layers) * layer(ni + t);
+  f += 2.0 * t * d * static_cast<double>(vocab);
+  return f * static_cast<double>(batch);
+}
+
+struct Inputs {
+  torch::Tensor images, tokens, lengths;
+};
+
+Inputs make_inputs(const Tokenizer& tok, int64_t batch, int64_t text_len, uint64_t seed) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  Inputs in;
+  in.images = torch::rand({batch, 3, 64, 64}, gen, torch::TensorOptions());
+  // Real words (ids past the specials), <bos> first, lengths between 3/4 and all of text_len.
+  in.tokens = torch::randint(16, tok.size(), {batch, text_len}, gen, torch::kLong);
+  in.tokens.select(1, 0).fill_(tok.bos_id());
+  in.lengths = torch::randint(text_len * 3 / 4, text_len + 1, {batch}, gen, torch::kLong);
+  return in;
+}
+
+void set_threads(benchmark::State& state) {
+  torch::set_num_threads(static_cast<int>(state.range(0)));
+}
+
+}  // namespace
+
+static void BM_MatmulPeak(benchmark::State& state) {
+  set_threads(state);
+  const int64_t n = kPeakN;
+  auto a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
+  torch::mm_out(c, a, b);
+  for (auto _ : state) {
+    torch::mm_out(c, a, b);
+    benchmark::DoNotOptimize(c.data_ptr<float>());
+  }
+  const double gflops = 2.0 * static_cast<double>(n * n * n) * 1e-9;
+  state.counters["GFLOP/s"] = benchmark::Counter(gflops * static_cast<double>(state.iterations()),
+                                                 benchmark::Counter::kIsRate);
+  // Best single multiply, the peak the train step is compared with.
+  g_peak_gflops = sgemm_gflops(n, 3);
+  g_peak_threads = torch::get_num_threads();
+  state.counters["peak_GFLOP/s"] = g_peak_gflops;
+}
+BENCHMARK(BM_MatmulPeak)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Forward + backward + Adam at the cpu preset: batch 32, 64x64 images, 24 text tokens.
+static void BM_TrainStep(benchmark::State& state) {
+  set_threads(state);
+  const double peak = peak_gflops();
+  const auto tok = Tokenizer::from_world_vocabulary();
+  const BackboneOptions o;  // cpu preset
+  torch::manual_seed(0);
+  MultimodalLM model(o, tok.vocab_info());
+  model->train();
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-4));
+  const auto in = make_inputs(tok, kBatch, kTextLen, 1);
+  auto step = [&] {
+    opt.zero_grad();
+    auto lp = model->token_logprobs(in.images, in.tokens, in.lengths);
+    auto loss = -lp.sum() / static_cast<double>(kBatch);
+    loss.backward();
+    opt.step();
+    return loss;
+  };
+  step();  // warm-up: allocations, Adam state
+  for (auto _ : state) benchmark::DoNotOptimize(step().data_ptr());
+  const double iters = static_cast<double>(state.iterations());
+  const double flops = 3.0 * forward_flops(o, tok.size(), kBatch, 64, 64, kTextLen);
+  const int64_t positions = kBatch * ((64 / o.patch) * (64 / o.patch) + kTextLen);
+  state.counters["text_tok/s"] =
+      benchmark::Counter(static_cast<double>(kBatch * kTextLen) * iters, benchmark::Counter::kIsRate);
+  state.counters["all_tok/s"] =
+      benchmark::Counter(static_cast<double>(positions) * iters, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9 * iters, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/step"] = flops * 1e-9;
+  state.counters["peak_GFLOP/s"] = peak;
+  state.counters["frac_of_peak"] = benchmark::Counter(flops * 1e-9 * iters / peak,
+                                                      benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TrainStep)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Batched sampling, 32 prompts of 3-5 tokens with 64x64 images, 24 new tokens each; arg 1 is
+// use_cache. Counts the tokens actually generated (an untrained model rarely emits <eos>).
+static void BM_Generate(benchmark::State& state) {
+  torch::set_num_threads(static_cast<int>(state.range(1)));
+  const auto tok = Tokenizer::from_world_vocabulary();
+  const BackboneOptions o;
+  torch::manual_seed(0);
+  MultimodalLM model(o, tok.vocab_info());
+  model->eval();
+  const auto in = make_inputs(tok, kBatch, 5, 2);
+  std::vector<std::vector<int64_t>> prompts;
+  for (int64_t b = 0; b < kBatch; ++b) {
+    auto row = in.tokens[b].slice(0, 0, 3 + b % 3).contiguous();
+    prompts.emplace_back(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
+  }
+  GenerateOptions g;
+  g.max_new_tokens = kTextLen;
+  g.use_cache = state.range(0) != 0;
+  int64_t generated = 0;
+  uint64_t seed = 0;
+  for (auto _ : state) {
+    const auto res = model->generate(in.images, prompts, g, seed++);
+    for (const auto& r : res.tokens) generated += static_cast<int64_t>(r.size());
+  }
+  state.counters["tok/s"] =
+      benchmark::Counter(static_cast<double>(generated), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_Generate)
+    ->Args({1, 1})
+    ->Args({0, 1})
+    ->Args({1, 2})
+    ->Args({0, 2})
+    ->ArgNames({"cache", "threads"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Scoring given continuations, as the preference optimisers do: one batched forward, no grad.
+static void BM_TokenLogprobs(benchmark::State& state) {
+  set_threads(state);
+  const auto tok = Tokenizer::from_world_vocabulary();
+  const BackboneOptions o;
+  torch::manual_seed(0);
+  MultimodalLM model(o, tok.vocab_info());
+  model->eval();
+  const auto in = make_inputs(tok, kBatch, kTextLen, 3);
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) {
+    auto lp = model->token_logprobs(in.images, in.tokens, in.lengths);
+    benchmark::DoNotOptimize(sequence_logprob(lp, lp.ne(0)).data_ptr());
+  }
+  state.counters["seq/s"] = benchmark::Counter(
+      static_cast<double>(kBatch) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TokenLogprobs)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK_MAIN();

@@ -1,0 +1,111 @@
+#include "methods/backbone/attention.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+namespace caig::backbone {
+
+namespace F = torch::nn::functional;
+
+bool sdpa_available() {
+#if TORCH_VERSION_MAJOR >= 2
+  return true;
+#else
+  return false;
+#endif
+}
+
+namespace {
+
+torch::Tensor plain_attention(const torch::Tensor& q, const torch::Tensor& k,
+                              const torch::Tensor& v, const torch::Tensor& mask, double dropout) {
+  const int64_t B = q.size(0), H = q.size(1), L = q.size(2), S = k.size(2), dh = q.size(3);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
+  auto q3 = q.reshape({B * H, L, dh});
+  auto kt = k.reshape({B * H, S, dh}).transpose(1, 2);
+  // One GEMM call computes mask + scale * q k^T: the scale and the mask add ride on the GEMM.
+  if (getenv("OLD_ATT")) {
+    auto sc = torch::matmul(q * scale, k.transpose(-2, -1));
+    if (mask.defined()) sc = sc + mask;
+    return torch::matmul(torch::softmax(sc, -1), v);
+  }
+  auto scores = mask.defined()
+                    ? torch::baddbmm(mask.expand({B, H, L, S}).reshape({B * H, L, S}), q3, kt,
+                                     /*beta=*/1.0, /*alpha=*/scale)
+                    : torch::bmm(q3, kt).mul_(scale);
+  auto weights = torch::softmax(scores, -1);
+  if (dropout > 0.0) weights = F::dropout(weights, F::DropoutFuncOptions().p(dropout));
+  return torch::bmm(weights, v.reshape({B * H, S, dh})).view({B, H, L, dh});
+}
+
+}  // namespace
+
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& mask, bool use_sdpa, double dropout) {
+#if TORCH_VERSION_MAJOR >= 2
+  if (use_sdpa) {
+    c10::optional<at::Tensor> m;
+    if (mask.defined()) m = mask;
+    return at::scaled_dot_product_attention(q, k, v, m, dropout, /*is_causal=*/false);
+  }
+#endif
+  return plain_attention(q, k, v, mask, dropout);
+}
+
+MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t d_model, int64_t heads_, bool use_sdpa_,
+                                               double dropout_)
+    : heads(heads_), use_sdpa(use_sdpa_), dropout(dropout_) {
+  TORCH_CHECK(d_model % heads == 0, "d_model must be a multiple of heads");
+  qkv = register_module("qkv", torch::nn::Linear(d_model, 3 * d_model));
+  proj = register_module("proj", torch::nn::Linear(d_model, d_model));
+}
+
+torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
+                                              KVCache* cache) {
+  const int64_t B = x.size(0), L = x.size(1), d = x.size(2);
+  // [B, L, 3, h, dh] -> [3, B, h, L, dh]
+  auto parts = qkv(x).view({B, L, 3, heads, d / heads}).permute({2, 0, 3, 1, 4});
+  auto q = parts[0], k = parts[1], v = parts[2];
+  if (cache) {
+    if (cache->k.defined()) {
+      k = torch::cat({cache->k, k}, 2);
+      v = torch::cat({cache->v, v}, 2);
+    }
+    cache->k = k;
+    cache->v = v;
+  }
+  const double p = is_training() ? dropout : 0.0;
+  auto out = attention(q, k, v, mask, use_sdpa, p);
+  return proj(out.transpose(1, 2).reshape({B, L, d}));
+}
+
+TransformerBlockImpl::TransformerBlockImpl(int64_t d_model, int64_t heads, int64_t mlp_ratio,
+                                           bool use_sdpa, double dropout_)
+    : dropout(dropout_) {
+  norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
+  attn = register_module("attn", MultiHeadAttention(d_model, heads, use_sdpa, dropout));
+  norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
+  fc1 = register_module("fc1", torch::nn::Linear(d_model, mlp_ratio * d_model));
+  fc2 = register_module("fc2", torch::nn::Linear(mlp_ratio * d_model, d_model));
+}
+
+torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
+                                            KVCache* cache) {
+  auto residual_dropout = [this](torch::Tensor t) {
+    if (dropout > 0.0 && is_training()) t = F::dropout(t, F::DropoutFuncOptions().p(dropout));
+    return t;
+  };
+  auto h = x + residual_dropout(attn(norm1(x), mask, cache));
+  static const char* act = getenv("ACT");
+  torch::Tensor a = fc1(norm2(h));
+  if (!act) a = torch::gelu(a);
+  else if (act[0] == 't') a = torch::gelu(a, "tanh");
+  else if (act[0] == 'q') a = a * torch::sigmoid(1.702 * a);
+  else if (act[0] == 's') a = torch::silu(a);
+  else a = torch::relu(a);
+  return h + residual_dropout(fc2(a));
+}
+
+}  // namespace caig::backbone

@@ -1,0 +1,34 @@
+// Every size of the multimodal backbone in one place; the defaults are the `cpu` preset.
+#pragma once
+
+#include <cstdint>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace caig::backbone {
+
+struct BackboneOptions {
+  int64_t image_size = 64;  // side of a single ad image; composites are image_size x 2*image_size
+  int64_t patch = 8;        // vision patch side (pixels)
+  int64_t d_model = 128;    // width of the vision encoder and the LM
+  int64_t heads = 4;
+  int64_t vision_layers = 2;
+  int64_t lm_layers = 4;
+  int64_t mlp_ratio = 4;      // MLP hidden width = mlp_ratio * d_model
+  int64_t max_text_len = 64;  // learned text positions; prompt + generated tokens must fit
+  int64_t max_grid_h = 8;     // patch rows / columns the positional tables cover: 8 x 16 takes a
+  int64_t max_grid_w = 16;    // 64 x 128 side-by-side composite at patch 8
+  double dropout = 0.0;
+  bool use_sdpa = true;                    // at::scaled_dot_product_attention where available
+  bool image_prefix_bidirectional = true;  // image tokens attend to each other both ways
+  bool tie_embeddings = true;              // LM head shares the token embedding matrix
+
+  // Strict: an unknown key, or a value of the wrong type, is a caig::Error naming it.
+  nlohmann::json to_json() const;
+  static BackboneOptions from_json(const nlohmann::json& j);
+  // caig::Error naming the first bad field (non-positive sizes, d_model % heads, grid too small
+  // for image_size, dropout outside [0, 1)).
+  void validate() const;
+};
+
+}  // namespace caig::backbone

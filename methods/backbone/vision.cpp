@@ -1,0 +1,55 @@
+#include "methods/backbone/vision.h"
+
+#include <torch/torch.h>
+
+#include "harness/error.h"
+
+namespace caig::backbone {
+
+VisionEncoderImpl::VisionEncoderImpl(const BackboneOptions& options_) : options(options_) {
+  options.validate();
+  const int64_t d = options.d_model;
+  patch_embed = register_module(
+      "patch_embed",
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(3, d, options.patch).stride(options.patch)));
+  row_pos = register_parameter("row_pos", torch::randn({options.max_grid_h, d}) * 0.02);
+  col_pos = register_parameter("col_pos", torch::randn({options.max_grid_w, d}) * 0.02);
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < options.vision_layers; ++i) {
+    layers->push_back(TransformerBlock(d, options.heads, options.mlp_ratio, options.use_sdpa,
+                                       options.dropout));
+  }
+  norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+}
+
+void VisionEncoderImpl::check_size(int64_t height, int64_t width) const {
+  const int64_t p = options.patch;
+  if (height <= 0 || width <= 0 || height % p != 0 || width % p != 0) {
+    fail("vision encoder: image size {}x{} (HxW) is not a multiple of the patch size {}", height,
+         width, p);
+  }
+  if (height / p > options.max_grid_h || width / p > options.max_grid_w) {
+    fail("vision encoder: image size {}x{} (HxW) needs a {}x{} patch grid, larger than the "
+         "positional grid {}x{} (max_grid_h x max_grid_w)",
+         height, width, height / p, width / p, options.max_grid_h, options.max_grid_w);
+  }
+}
+
+torch::Tensor VisionEncoderImpl::forward(const torch::Tensor& images) {
+  if (images.dim() != 4 || images.size(1) != 3) {
+    fail("vision encoder: expected images [B, 3, H, W], got {}", c10::str(images.sizes()));
+  }
+  if (!images.is_floating_point()) fail("vision encoder: images must be float in [0, 1]");
+  check_size(images.size(2), images.size(3));
+  const int64_t gh = images.size(2) / options.patch, gw = images.size(3) / options.patch;
+  // [0, 1] -> [-1, 1], then [B, d, gh, gw] -> [B, gh * gw, d]
+  auto x = patch_embed(images * 2.0 - 1.0).flatten(2).transpose(1, 2);
+  auto pos = (row_pos.slice(0, 0, gh).unsqueeze(1) + col_pos.slice(0, 0, gw).unsqueeze(0))
+                 .reshape({gh * gw, options.d_model});
+  x = x + pos;
+  const torch::Tensor no_mask;  // patches attend to every patch
+  for (const auto& layer : *layers) x = layer->as<TransformerBlockImpl>()->forward(x, no_mask);
+  return norm(x);
+}
+
+}  // namespace caig::backbone

@@ -1,0 +1,347 @@
+#include "methods/pretraining/pretrainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <torch/torch.h>
+
+#include "datasets/shopworld/catalog.h"
+#include "datasets/shopworld/click_model.h"
+#include "datasets/shopworld/grammar.h"
+#include "harness/error.h"
+#include "harness/progress.h"
+#include "harness/seeds.h"
+#include "methods/backbone/checkpoint.h"
+#include "methods/backbone/multimodal_lm.h"
+#include "methods/backbone/tokenizer.h"
+#include "methods/pretraining/image_bank.h"
+
+namespace caig::pretraining {
+
+namespace {
+
+struct Batch {
+  torch::Tensor images, tokens, lengths, target_mask;
+};
+
+Batch collate(const std::vector<const Example*>& ex, const ImageBank& bank, int64_t pad,
+              const torch::Device& device) {
+  const auto b = static_cast<int64_t>(ex.size());
+  int64_t t = 0;
+  for (const auto* e : ex) t = std::max<int64_t>(t, static_cast<int64_t>(e->tokens.size()));
+  auto tokens = torch::full({b, t}, pad, torch::kLong);
+  auto lengths = torch::empty({b}, torch::kLong);
+  auto mask = torch::zeros({b, t}, torch::kBool);
+  auto tok_a = tokens.accessor<int64_t, 2>();
+  auto len_a = lengths.accessor<int64_t, 1>();
+  auto mask_a = mask.accessor<bool, 2>();
+  std::vector<int64_t> creatives;
+  std::vector<bool> product;
+  for (int64_t i = 0; i < b; ++i) {
+    const Example& e = *ex[static_cast<size_t>(i)];
+    const auto n = static_cast<int64_t>(e.tokens.size());
+    for (int64_t j = 0; j < n; ++j) {
+      tok_a[i][j] = e.tokens[static_cast<size_t>(j)];
+      mask_a[i][j] = j >= e.target_start;
+    }
+    len_a[i] = n;
+    creatives.push_back(e.creative);
+    product.push_back(e.product_image);
+  }
+  return {bank.batch(creatives, product).to(device), tokens.to(device), lengths.to(device),
+          mask.to(device)};
+}
+
+struct LossAndAccuracy {
+  torch::Tensor loss;  // mean over target tokens
+  int64_t correct = 0, count = 0;
+};
+
+// Next-token cross-entropy over the target positions only, and teacher-forced token accuracy.
+LossAndAccuracy target_loss(backbone::MultimodalLMImpl& model, const Batch& b) {
+  const auto logits = model.forward(b.images, b.tokens, b.lengths);
+  const int64_t t = b.tokens.size(1);
+  const auto pred = logits.slice(1, 0, t - 1);
+  const auto next = b.tokens.slice(1, 1, t);
+  const auto mask = b.target_mask.slice(1, 1, t);
+  const auto logp = torch::log_softmax(pred, -1).gather(2, next.unsqueeze(-1)).squeeze(-1);
+  const auto m = mask.to(logp.dtype());
+  const auto n = m.sum();
+  LossAndAccuracy out;
+  out.loss = -(logp * m).sum() / n.clamp_min(1.0);
+  out.correct = ((pred.argmax(-1) == next) & mask).sum().item<int64_t>();
+  out.count = mask.sum().item<int64_t>();
+  return out;
+}
+
+// The background part of a generated sequence: after the <background> divider for `describe`.
+std::vector<int64_t> background_part(const std::vector<int64_t>& ids, Task task, int64_t divider) {
+  if (task != Task::Describe) return ids;
+  const auto it = std::find(ids.begin(), ids.end(), divider);
+  return it == ids.end() ? std::vector<int64_t>{} : std::vector<int64_t>(it + 1, ids.end());
+}
+
+std::vector<size_t> permutation(size_t n, uint64_t seed) {
+  std::vector<size_t> p(n);
+  for (size_t i = 0; i < n; ++i) p[i] = i;
+  Rng rng(seed);
+  for (size_t i = n; i > 1; --i) std::swap(p[i - 1], p[static_cast<size_t>(rng.uniform_int(static_cast<int>(i)))]);
+  return p;
+}
+
+// A seeded subset of at most n examples (evaluation sets stay the same across validations).
+std::vector<Example> subset(std::vector<Example> all, int64_t n, uint64_t seed) {
+  const auto p = permutation(all.size(), seed);
+  std::vector<Example> out;
+  for (size_t i = 0; i < p.size() && static_cast<int64_t>(out.size()) < n; ++i) out.push_back(std::move(all[p[i]]));
+  return out;
+}
+
+double lr_at(const PretrainOptions& o, int64_t step) {
+  if (step < o.warmup_steps) return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps);
+  const double progress = static_cast<double>(step - o.warmup_steps) /
+                          static_cast<double>(std::max<int64_t>(1, o.max_steps - o.warmup_steps));
+  return o.lr * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(3.141592653589793 * std::min(1.0, progress))));
+}
+
+}  // namespace
+
+nlohmann::json PretrainOptions::to_json() const {
+  return {{"batch_size", batch_size},       {"max_steps", max_steps},
+          {"max_device_seconds", max_device_seconds}, {"lr", lr},
+          {"weight_decay", weight_decay},   {"warmup_steps", warmup_steps},
+          {"grad_clip", grad_clip},         {"eval_every", eval_every},
+          {"eval_examples", eval_examples}, {"sample_products", sample_products},
+          {"mixture", mixture.to_json()}};
+}
+
+PretrainOptions PretrainOptions::from_json(const nlohmann::json& j) {
+  PretrainOptions o;
+  try {
+    o.batch_size = j.at("batch_size").get<int64_t>();
+    o.max_steps = j.at("max_steps").get<int64_t>();
+    o.max_device_seconds = j.at("max_device_seconds").get<double>();
+    o.lr = j.at("lr").get<double>();
+    o.weight_decay = j.at("weight_decay").get<double>();
+    o.warmup_steps = j.at("warmup_steps").get<int64_t>();
+    o.grad_clip = j.at("grad_clip").get<double>();
+    o.eval_every = j.at("eval_every").get<int64_t>();
+    o.eval_examples = j.at("eval_examples").get<int64_t>();
+    o.sample_products = j.at("sample_products").get<int64_t>();
+    o.mixture = TaskMixture::from_json(j.at("mixture"));
+  } catch (const nlohmann::json::exception& e) {
+    fail("pretrain config: {}", e.what());
+  }
+  if (o.batch_size <= 0 || o.max_steps <= 0 || o.eval_every <= 0 || o.warmup_steps < 0 || o.lr <= 0)
+    fail("pretrain config: batch_size, max_steps, eval_every and lr must be > 0, warmup_steps >= 0");
+  return o;
+}
+
+nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbone::Tokenizer& tok,
+                                 const data::Dataset& d, const ImageBank& bank,
+                                 const std::string& split, const PretrainOptions& opt,
+                                 double match_threshold, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  const torch::Device device = model.device();
+  nlohmann::json out;
+  const int64_t divider = tok.id(backbone::kTaskBackground);
+
+  for (Task task : {Task::Describe, Task::Background, Task::Title, Task::Prompt}) {
+    const auto examples = subset(build_task_examples(tok, d, split, task), opt.eval_examples,
+                                 derive_seed(seed, task_name(task)));
+    if (examples.empty()) continue;
+    double loss_sum = 0;
+    int64_t correct = 0, count = 0;
+    std::map<std::string, int64_t> slot_hits;
+    int64_t generated = 0, well_formed = 0;
+    for (size_t at = 0; at < examples.size(); at += static_cast<size_t>(opt.batch_size)) {
+      std::vector<const Example*> chunk;
+      for (size_t k = at; k < std::min(examples.size(), at + static_cast<size_t>(opt.batch_size)); ++k)
+        chunk.push_back(&examples[k]);
+      const Batch b = collate(chunk, bank, tok.pad_id(), device);
+      const auto la = target_loss(model, b);
+      loss_sum += la.loss.item<double>() * static_cast<double>(la.count);
+      correct += la.correct;
+      count += la.count;
+      if (task != Task::Describe && task != Task::Background) continue;
+      // Slot accuracy of greedy descriptions read from the ad.
+      std::vector<std::vector<int64_t>> prompts;
+      for (const auto* e : chunk) prompts.push_back(e->prompt());
+      backbone::GenerateOptions g;
+      g.temperature = 0;
+      g.max_new_tokens = std::min<int64_t>(32, model.options().max_text_len - static_cast<int64_t>(
+                                                    std::max_element(prompts.begin(), prompts.end(), [](auto& x, auto& y) { return x.size() < y.size(); })->size()));
+      const auto res = model.generate(b.images, prompts, g, derive_seed(seed, at));
+      for (size_t k = 0; k < chunk.size(); ++k) {
+        const auto& truth = world::parse_description(d.creatives[static_cast<size_t>(chunk[k]->creative)].description);
+        const auto got = world::parse_description(tok.decode(background_part(res.tokens[k], task, divider)));
+        ++generated;
+        well_formed += got.well_formed();
+        for (world::Slot s : world::all_slots())
+          slot_hits[std::string(world::slot_name(s))] += got.background.get(s) == truth.background.get(s);
+      }
+    }
+    nlohmann::json t = {{"examples", examples.size()},
+                        {"loss", count > 0 ? loss_sum / static_cast<double>(count) : 0.0},
+                        {"token_accuracy", count > 0 ? static_cast<double>(correct) / static_cast<double>(count) : 0.0}};
+    if (generated > 0) {
+      nlohmann::json acc;
+      for (const auto& [slot, hits] : slot_hits) acc[slot] = static_cast<double>(hits) / static_cast<double>(generated);
+      t["slot_accuracy"] = acc;
+      t["well_formed_rate"] = static_cast<double>(well_formed) / static_cast<double>(generated);
+    }
+    out["tasks"][task_name(task)] = t;
+  }
+
+  // Sampled prompt-task descriptions for distinct products: what the prompt model would write.
+  std::vector<Example> per_product;
+  std::set<std::string> seen;
+  double designer_matched = 0;
+  for (const auto& e : subset(build_task_examples(tok, d, split, Task::Prompt), 1 << 30, derive_seed(seed, "products"))) {
+    const auto& c = d.creatives[static_cast<size_t>(e.creative)];
+    if (static_cast<int64_t>(per_product.size()) >= opt.sample_products) break;
+    if (!seen.insert(c.product_id).second) continue;
+    designer_matched += c.match && *c.match >= match_threshold;
+    per_product.push_back(e);
+  }
+  int64_t sampled = 0, well_formed = 0, matched = 0;
+  for (size_t at = 0; at < per_product.size(); at += static_cast<size_t>(opt.batch_size)) {
+    std::vector<const Example*> chunk;
+    std::vector<std::vector<int64_t>> prompts;
+    for (size_t k = at; k < std::min(per_product.size(), at + static_cast<size_t>(opt.batch_size)); ++k) {
+      chunk.push_back(&per_product[k]);
+      prompts.push_back(per_product[k].prompt());
+    }
+    const Batch b = collate(chunk, bank, tok.pad_id(), device);
+    backbone::GenerateOptions g;
+    g.temperature = 1.0;
+    g.max_new_tokens = 24;
+    const auto res = model.generate(b.images, prompts, g, derive_seed(seed, "sample" + std::to_string(at)));
+    for (size_t k = 0; k < chunk.size(); ++k) {
+      const auto& c = d.creatives[static_cast<size_t>(chunk[k]->creative)];
+      const auto got = world::parse_description(tok.decode(res.tokens[k]));
+      ++sampled;
+      well_formed += got.well_formed();
+      const int cat = world::category_index(c.category);
+      matched += got.well_formed() && cat >= 0 && world::match_score(cat, got.background) >= match_threshold;
+    }
+  }
+  out["sampled_descriptions"] = {
+      {"products", sampled},
+      {"well_formed_rate", sampled ? static_cast<double>(well_formed) / static_cast<double>(sampled) : 0.0},
+      {"match_rate", sampled ? static_cast<double>(matched) / static_cast<double>(sampled) : 0.0},
+      {"designer_match_rate", sampled ? designer_matched / static_cast<double>(sampled) : 0.0},
+      {"temperature", 1.0}};
+  if (was_training) model.train();
+  return out;
+}
+
+PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
+                        const backbone::BackboneOptions& backbone_options, const PretrainOptions& opt,
+                        const std::string& device_name, uint64_t seed,
+                        const std::filesystem::path& checkpoint_dir, bool resume) {
+  if (!d.has_text) fail("pretraining needs a dataset with text (commercial)");
+  if (bank.image_size() != backbone_options.image_size)
+    fail("pretraining: images are {} px but backbone.image_size is {}", bank.image_size(),
+         backbone_options.image_size);
+  const double match_threshold =
+      d.world.is_object() ? d.world.at("config").at("match_threshold").get<double>() : 0.5;
+  const torch::Device device(device_name);
+  torch::manual_seed(derive_seed(seed, "init"));
+
+  backbone::Tokenizer tok = backbone::Tokenizer::from_world_vocabulary();
+  backbone::MultimodalLM model(backbone_options, tok.vocab_info());
+  int64_t step = 0;
+  nlohmann::json history = nlohmann::json::array();
+  const bool resuming = resume && backbone::has_optimizer_state(checkpoint_dir);
+  if (resuming) {
+    auto ck = backbone::load_checkpoint(checkpoint_dir, device);
+    if (ck.options.to_json() != backbone_options.to_json())
+      fail("cannot resume from {}: its backbone options differ from this run's", checkpoint_dir.string());
+    model = ck.model;
+    tok = ck.tokenizer;
+  }
+  model->to(device);
+  model->train();
+  torch::optim::AdamW optimizer(model->parameters(),
+                                torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
+  if (resuming) {
+    backbone::load_optimizer_state(checkpoint_dir, optimizer);
+    const auto state = backbone::load_trainer_state(checkpoint_dir);
+    step = state.at("step").get<int64_t>();
+    history = state.at("history");
+  }
+
+  const auto train = build_examples(tok, d, "train", opt.mixture, derive_seed(seed, "mixture"));
+  BudgetMeter meter({0, opt.max_steps, opt.max_device_seconds}, device_name);
+  meter.add_steps(step);
+  int64_t unknown = 0;
+  for (const auto& c : d.creatives) {
+    tok.encode(c.title, &unknown);
+    tok.encode(c.description, &unknown);
+  }
+
+  auto validate_and_save = [&](bool final_eval) {
+    meter.stop();  // evaluation is not timed
+    auto eval = evaluate_backbone(*model, tok, d, bank, "val", opt, match_threshold, derive_seed(seed, "eval"));
+    eval["step"] = step;
+    history.push_back(eval);
+    const nlohmann::json extra = {{"pretrain", opt.to_json()}, {"step", step}, {"seed", seed}};
+    backbone::save_checkpoint(checkpoint_dir, model, tok, extra, &optimizer,
+                              {{"step", step}, {"history", history}});
+    if (!final_eval) meter.start();
+  };
+
+  Progress progress("pretrain", opt.max_steps);
+  progress.set(step);
+  const auto n = static_cast<int64_t>(train.size());
+  std::vector<size_t> perm;
+  int64_t perm_epoch = -1;
+  meter.start();
+  while (!meter.exhausted()) {
+    // Batch `step` is a pure function of (seed, step), so a resumed run sees the same data.
+    std::vector<const Example*> chunk;
+    for (int64_t k = step * opt.batch_size; k < (step + 1) * opt.batch_size; ++k) {
+      const int64_t epoch = k / n;
+      if (epoch != perm_epoch) {
+        perm = permutation(train.size(), derive_seed(seed, static_cast<uint64_t>(epoch)));
+        perm_epoch = epoch;
+      }
+      chunk.push_back(&train[perm[static_cast<size_t>(k % n)]]);
+    }
+    const Batch b = collate(chunk, bank, tok.pad_id(), device);
+    for (auto& group : optimizer.param_groups())
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr_at(opt, step));
+    optimizer.zero_grad();
+    auto la = target_loss(*model, b);
+    la.loss.backward();
+    if (opt.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), opt.grad_clip);
+    optimizer.step();
+    ++step;
+    meter.add_steps();
+    meter.add_samples(static_cast<int64_t>(chunk.size()));
+    progress.set(step);
+    if (step % opt.eval_every == 0 && !meter.exhausted()) validate_and_save(false);
+  }
+  meter.stop();
+  progress.finish();
+  validate_and_save(true);
+
+  PretrainResult r;
+  r.metrics = history.back();
+  r.metrics["history"] = history;
+  r.metrics["steps"] = step;
+  r.metrics["examples_seen"] = step * opt.batch_size;
+  r.metrics["train_examples"] = n;
+  r.metrics["unknown_words"] = unknown;
+  r.metrics["stopped_by"] = meter.exhausted_by();
+  r.metrics["resumed"] = resuming;
+  r.spent = meter.spent();
+  return r;
+}
+
+}  // namespace caig::pretraining

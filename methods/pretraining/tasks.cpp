@@ -1,0 +1,142 @@
+#include "methods/pretraining/tasks.h"
+
+#include <fmt/format.h>
+
+#include "harness/error.h"
+#include "harness/seeds.h"
+
+namespace caig::pretraining {
+
+namespace {
+constexpr const char* kNames[kNumTasks] = {"describe", "background", "title", "prompt"};
+
+std::string_view task_token(Task t) {
+  switch (t) {
+    case Task::Describe: return backbone::kTaskDescribe;
+    case Task::Background: return backbone::kTaskBackground;
+    case Task::Title: return backbone::kTaskTitle;
+    case Task::Prompt: return backbone::kTaskPrompt;
+  }
+  return backbone::kTaskDescribe;
+}
+
+void append(std::vector<int64_t>& out, const std::vector<int64_t>& more) {
+  out.insert(out.end(), more.begin(), more.end());
+}
+}  // namespace
+
+const char* task_name(Task t) { return kNames[static_cast<int>(t)]; }
+
+Task task_from_name(const std::string& name) {
+  for (int i = 0; i < kNumTasks; ++i)
+    if (name == kNames[i]) return static_cast<Task>(i);
+  fail("unknown pretraining task '{}'; known: describe, background, title, prompt", name);
+}
+
+nlohmann::json TaskMixture::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [t, w] : weights) j[task_name(t)] = w;
+  return j;
+}
+
+TaskMixture TaskMixture::from_json(const nlohmann::json& j) {
+  TaskMixture m;
+  m.weights.clear();
+  for (const auto& [name, w] : j.items()) {
+    if (!w.is_number() || w.get<double>() < 0)
+      fail("pretraining task weight '{}' must be a number >= 0, got {}", name, w.dump());
+    m.weights[task_from_name(name)] = w.get<double>();
+  }
+  double total = 0;
+  for (const auto& [t, w] : m.weights) total += w;
+  if (total <= 0) fail("pretraining task mixture has no positive weight: {}", j.dump());
+  return m;
+}
+
+std::string attributes_text(const nlohmann::json& a) {
+  if (!a.is_object() || a.empty()) return "";
+  auto get = [&](const char* key) {
+    if (!a.contains(key)) return std::string();
+    const auto& v = a[key];
+    return v.is_string() ? v.get<std::string>() : v.dump();
+  };
+  return fmt::format("colour {} material {} audience {} price tier {} brand tier {} rating {}",
+                     get("colour"), get("material"), get("audience"), get("price_tier"),
+                     get("brand_tier"), get("rating"));
+}
+
+std::vector<int64_t> product_context(const backbone::Tokenizer& tok, const data::CreativeRecord& c) {
+  auto ids = tok.encode(c.title);
+  append(ids, tok.encode(attributes_text(c.attributes)));
+  return ids;
+}
+
+Example make_example(const backbone::Tokenizer& tok, const data::Dataset& d, int64_t index, Task task) {
+  const auto& c = d.creatives.at(static_cast<size_t>(index));
+  if (c.title.empty() || c.description.empty())
+    fail("pretraining needs titles and descriptions (a `commercial` dataset); creative {} has none",
+         c.creative_id);
+  Example e;
+  e.task = task;
+  e.creative = index;
+  e.product_image = task == Task::Prompt;
+  e.tokens.push_back(tok.bos_id());
+  std::vector<int64_t> target;
+  switch (task) {
+    case Task::Describe:
+      target = tok.encode(c.title);
+      target.push_back(tok.id(backbone::kTaskBackground));  // divides product from background
+      append(target, tok.encode(c.description));
+      break;
+    case Task::Background:
+    case Task::Prompt:
+      append(e.tokens, product_context(tok, c));
+      target = tok.encode(c.description);
+      break;
+    case Task::Title:
+      append(e.tokens, tok.encode(attributes_text(c.attributes)));
+      target = tok.encode(c.title);
+      break;
+  }
+  e.tokens.push_back(tok.id(task_token(task)));
+  e.target_start = static_cast<int64_t>(e.tokens.size());
+  append(e.tokens, target);
+  e.tokens.push_back(tok.eos_id());
+  return e;
+}
+
+std::vector<Example> build_examples(const backbone::Tokenizer& tok, const data::Dataset& d,
+                                    const std::string& split, const TaskMixture& mixture,
+                                    uint64_t seed) {
+  if (!d.has_text) fail("pretraining needs a dataset with text (commercial), got a text-free one");
+  std::vector<Task> tasks;
+  std::vector<double> cumulative;
+  double total = 0;
+  for (const auto& [t, w] : mixture.weights)
+    if (w > 0) {
+      total += w;
+      tasks.push_back(t);
+      cumulative.push_back(total);
+    }
+  std::vector<Example> out;
+  for (size_t i = 0; i < d.creatives.size(); ++i) {
+    if (d.creatives[i].split != split) continue;
+    Rng rng(derive_seed(seed, d.creatives[i].creative_id));
+    const double u = rng.uniform() * total;
+    size_t k = 0;
+    while (k + 1 < cumulative.size() && u >= cumulative[k]) ++k;
+    out.push_back(make_example(tok, d, static_cast<int64_t>(i), tasks[k]));
+  }
+  if (out.empty()) fail("no creatives in split '{}' to pretrain on", split);
+  return out;
+}
+
+std::vector<Example> build_task_examples(const backbone::Tokenizer& tok, const data::Dataset& d,
+                                         const std::string& split, Task task) {
+  std::vector<Example> out;
+  for (size_t i = 0; i < d.creatives.size(); ++i)
+    if (d.creatives[i].split == split) out.push_back(make_example(tok, d, static_cast<int64_t>(i), task));
+  return out;
+}
+
+}  // namespace caig::pretraining

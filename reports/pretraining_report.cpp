@@ -1,0 +1,62 @@
+#include "reports/pretraining_report.h"
+
+#include <fmt/format.h>
+
+#include "harness/error.h"
+#include "harness/plugins.h"
+#include "reports/report.h"
+
+namespace caig::reports {
+
+namespace {
+
+std::string num(const nlohmann::json& j, const char* key, int digits = 3) {
+  return j.contains(key) ? fmt::format("{:.{}f}", j.at(key).get<double>(), digits) : "";
+}
+
+class PretrainingReport : public Report {
+ public:
+  std::string render(const ReportContext& ctx) const override {
+    if (!ctx.metrics.contains("pretrain"))
+      fail("report pretraining: metrics.json has no 'pretrain' section (did the pretrain stage run?)");
+    const Table t = pretraining_table(ctx.metrics["pretrain"]);
+    t.write(ctx.dir / "tables", "pretraining");
+    return "## E-commerce pretraining\n\n" + t.markdown();
+  }
+};
+
+}  // namespace
+
+Table pretraining_table(const nlohmann::json& m) {
+  Table t;
+  t.title = "Pretraining: validation figures per task";
+  t.columns = {"task", "loss", "token acc", "scene", "lighting", "style", "palette", "prop",
+               "well formed"};
+  for (const auto& [task, v] : m.at("tasks").items()) {
+    std::vector<std::string> row = {task, num(v, "loss"), num(v, "token_accuracy")};
+    for (const char* slot : {"scene", "lighting", "style", "palette", "prop"})
+      row.push_back(v.contains("slot_accuracy") ? num(v["slot_accuracy"], slot) : "");
+    row.push_back(num(v, "well_formed_rate"));
+    t.rows.push_back(row);
+  }
+  const auto& s = m.at("sampled_descriptions");
+  t.note = fmt::format(
+      "Slot columns: accuracy of greedy descriptions read from the ad. Sampled prompt-model "
+      "descriptions (temperature 1, {} validation products): well formed {:.3f}, match rate {:.3f} "
+      "(the designers' own match rate on these products: {:.3f}). {} steps, {} examples seen.",
+      s.at("products").get<int64_t>(), s.at("well_formed_rate").get<double>(),
+      s.at("match_rate").get<double>(), s.at("designer_match_rate").get<double>(),
+      m.value("steps", int64_t{0}), m.value("examples_seen", int64_t{0}));
+  return t;
+}
+
+void register_pretraining_report(Plugins& p) {
+  p.reports.add("pretraining",
+                "pretraining table: per-task loss, token accuracy, slot accuracy, well-formed and "
+                "match rates of sampled descriptions",
+                nlohmann::json::object(), [](const nlohmann::json&, const PluginContext&) {
+                  return std::make_unique<PretrainingReport>();
+                });
+}
+
+}  // namespace caig::reports

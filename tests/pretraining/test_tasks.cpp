@@ -1,0 +1,98 @@
+#include <gtest/gtest.h>
+
+#include "datasets/shopworld/shopworld.h"
+#include "harness/error.h"
+#include "harness/progress.h"
+#include "methods/backbone/tokenizer.h"
+#include "methods/pretraining/tasks.h"
+
+using namespace caig;
+using namespace caig::pretraining;
+
+namespace {
+
+const data::Dataset& tiny_world(const std::string& variant = "commercial") {
+  static std::map<std::string, data::Dataset> cache;
+  auto it = cache.find(variant);
+  if (it == cache.end()) {
+    set_default_progress_mode(ProgressMode::Quiet);
+    world::WorldConfig cfg;
+    cfg.products = 40;
+    cfg.dataset = variant;
+    it = cache.emplace(variant, world::ShopWorld(cfg, 3).generate_history({})).first;
+  }
+  return it->second;
+}
+
+}  // namespace
+
+TEST(PretrainTasks, SequencesFollowTheLayout) {
+  const auto tok = backbone::Tokenizer::from_world_vocabulary();
+  const auto& d = tiny_world();
+  const auto& c = d.creatives[0];
+  for (Task task : {Task::Describe, Task::Background, Task::Title, Task::Prompt}) {
+    const Example e = make_example(tok, d, 0, task);
+    EXPECT_EQ(e.tokens.front(), tok.bos_id());
+    EXPECT_EQ(e.tokens.back(), tok.eos_id());
+    EXPECT_TRUE(tok.is_special(e.tokens[static_cast<size_t>(e.target_start - 1)]));
+    EXPECT_EQ(e.product_image, task == Task::Prompt);
+    const std::vector<int64_t> target(e.tokens.begin() + e.target_start, e.tokens.end() - 1);
+    switch (task) {
+      case Task::Describe:
+        EXPECT_EQ(tok.decode(target, false), c.title + " <background> " +
+                                                 tok.decode(tok.encode(c.description)));
+        break;
+      case Task::Background:
+      case Task::Prompt:
+        EXPECT_EQ(tok.decode(target), tok.decode(tok.encode(c.description)));
+        EXPECT_EQ(tok.decode(e.prompt()), tok.decode(product_context(tok, c)));
+        EXPECT_EQ(e.prompt().size(), product_context(tok, c).size() + 2);  // <bos> ... <task>
+        break;
+      case Task::Title:
+        EXPECT_EQ(tok.decode(target), c.title);
+        break;
+    }
+  }
+}
+
+TEST(PretrainTasks, NoUnknownWordsInShopWorldText) {
+  const auto tok = backbone::Tokenizer::from_world_vocabulary();
+  int64_t unknown = 0;
+  for (const auto& c : tiny_world().creatives) {
+    tok.encode(c.title, &unknown);
+    tok.encode(c.description, &unknown);
+    tok.encode(attributes_text(c.attributes), &unknown);
+  }
+  EXPECT_EQ(unknown, 0);
+}
+
+TEST(PretrainTasks, MixtureFollowsWeightsAndIsSeeded) {
+  const auto tok = backbone::Tokenizer::from_world_vocabulary();
+  const auto& d = tiny_world();
+  TaskMixture only_prompt;
+  only_prompt.weights = {{Task::Prompt, 1.0}, {Task::Describe, 0.0}};
+  for (const auto& e : build_examples(tok, d, "train", only_prompt, 1)) EXPECT_EQ(e.task, Task::Prompt);
+  const auto a = build_examples(tok, d, "train", TaskMixture{}, 5);
+  const auto b = build_examples(tok, d, "train", TaskMixture{}, 5);
+  ASSERT_EQ(a.size(), b.size());
+  std::map<Task, int> counts;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].task, b[i].task);
+    EXPECT_EQ(d.creatives[static_cast<size_t>(a[i].creative)].split, "train");
+    ++counts[a[i].task];
+  }
+  // Weights 1 : 0.5 : 0.5 : 1 -> describe and prompt each about a third.
+  EXPECT_NEAR(counts[Task::Describe] / static_cast<double>(a.size()), 1.0 / 3, 0.08);
+  EXPECT_NEAR(counts[Task::Prompt] / static_cast<double>(a.size()), 1.0 / 3, 0.08);
+}
+
+TEST(PretrainTasks, BadInputIsAnError) {
+  const auto tok = backbone::Tokenizer::from_world_vocabulary();
+  EXPECT_THROW(build_examples(tok, tiny_world("public"), "train", TaskMixture{}, 1), Error);
+  EXPECT_THROW(build_examples(tok, tiny_world(), "holdout", TaskMixture{}, 1), Error);
+  EXPECT_THROW(task_from_name("summarise"), Error);
+  EXPECT_THROW(TaskMixture::from_json({{"describe", -1.0}}), Error);
+  EXPECT_THROW(TaskMixture::from_json({{"describe", 0.0}}), Error);
+  const auto m = TaskMixture::from_json({{"prompt", 2.0}, {"title", 1}});
+  EXPECT_EQ(m.to_json(), (nlohmann::json{{"title", 1.0}, {"prompt", 2.0}}));
+}
