@@ -10,7 +10,9 @@
 
 namespace caig {
 
-const char* caig_git_revision();  // generated at build time (cmake/GitRevision.cmake)
+// Generated at build time (cmake/GitRevision.cmake).
+const char* caig_git_revision();
+const char* caig_project_version();
 
 bool cuda_available() { return torch::cuda::is_available(); }
 
@@ -47,13 +49,13 @@ std::string torch_version() {
          std::to_string(TORCH_VERSION_PATCH);
 }
 
-std::string caig_version() { return std::string(CAIG_VERSION) + " (" + caig_git_revision() + ")"; }
+std::string caig_version() { return std::string(caig_project_version()) + " (" + caig_git_revision() + ")"; }
 
 nlohmann::json environment_info(const std::string& device) {
   char host[256] = {0};
   ::gethostname(host, sizeof(host) - 1);
   nlohmann::json j;
-  j["caig_version"] = CAIG_VERSION;
+  j["caig_version"] = caig_project_version();
   j["git_revision"] = caig_git_revision();
   j["libtorch"] = torch_version();
   j["libtorch_cuda"] = torch::cuda::is_available();

@@ -1,6 +1,8 @@
 #include "methods/backbone/attention.h"
 
+#include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -26,11 +28,6 @@ torch::Tensor plain_attention(const torch::Tensor& q, const torch::Tensor& k,
   auto q3 = q.reshape({B * H, L, dh});
   auto kt = k.reshape({B * H, S, dh}).transpose(1, 2);
   // One GEMM call computes mask + scale * q k^T: the scale and the mask add ride on the GEMM.
-  if (getenv("OLD_ATT")) {
-    auto sc = torch::matmul(q * scale, k.transpose(-2, -1));
-    if (mask.defined()) sc = sc + mask;
-    return torch::matmul(torch::softmax(sc, -1), v);
-  }
   auto scores = mask.defined()
                     ? torch::baddbmm(mask.expand({B, H, L, S}).reshape({B * H, L, S}), q3, kt,
                                      /*beta=*/1.0, /*alpha=*/scale)
@@ -54,6 +51,27 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
   return plain_attention(q, k, v, mask, dropout);
 }
 
+std::pair<torch::Tensor, torch::Tensor> KVCache::append(const torch::Tensor& k,
+                                                        const torch::Tensor& v) {
+  const int64_t need = filled + k.size(2);
+  if (!k_buf.defined() || k_buf.size(2) < need) {
+    const int64_t old = k_buf.defined() ? k_buf.size(2) : 0;
+    const int64_t capacity = std::max({need, 2 * old, reserve});
+    auto grow = [&](const torch::Tensor& buf, const torch::Tensor& like) {
+      auto fresh =
+          torch::empty({like.size(0), like.size(1), capacity, like.size(3)}, like.options());
+      if (filled > 0) fresh.narrow(2, 0, filled).copy_(buf.narrow(2, 0, filled));
+      return fresh;
+    };
+    k_buf = grow(k_buf, k);
+    v_buf = grow(v_buf, v);
+  }
+  k_buf.narrow(2, filled, k.size(2)).copy_(k);
+  v_buf.narrow(2, filled, v.size(2)).copy_(v);
+  filled = need;
+  return {keys(), values()};
+}
+
 MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t d_model, int64_t heads_, bool use_sdpa_,
                                                double dropout_)
     : heads(heads_), use_sdpa(use_sdpa_), dropout(dropout_) {
@@ -68,14 +86,7 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
   // [B, L, 3, h, dh] -> [3, B, h, L, dh]
   auto parts = qkv(x).view({B, L, 3, heads, d / heads}).permute({2, 0, 3, 1, 4});
   auto q = parts[0], k = parts[1], v = parts[2];
-  if (cache) {
-    if (cache->k.defined()) {
-      k = torch::cat({cache->k, k}, 2);
-      v = torch::cat({cache->v, v}, 2);
-    }
-    cache->k = k;
-    cache->v = v;
-  }
+  if (cache) std::tie(k, v) = cache->append(k, v);
   const double p = is_training() ? dropout : 0.0;
   auto out = attention(q, k, v, mask, use_sdpa, p);
   return proj(out.transpose(1, 2).reshape({B, L, d}));
@@ -98,14 +109,7 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch:
     return t;
   };
   auto h = x + residual_dropout(attn(norm1(x), mask, cache));
-  static const char* act = getenv("ACT");
-  torch::Tensor a = fc1(norm2(h));
-  if (!act) a = torch::gelu(a);
-  else if (act[0] == 't') a = torch::gelu(a, "tanh");
-  else if (act[0] == 'q') a = a * torch::sigmoid(1.702 * a);
-  else if (act[0] == 's') a = torch::silu(a);
-  else a = torch::relu(a);
-  return h + residual_dropout(fc2(a));
+  return h + residual_dropout(fc2(torch::gelu(fc1(norm2(h)))));
 }
 
 }  // namespace caig::backbone

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
@@ -12,11 +13,19 @@
 
 namespace caig::backbone {
 
-// Keys and values of the positions seen so far by one attention layer, [B, heads, S, head_dim];
-// undefined until the first call appends to it.
+// Keys and values of the positions seen so far by one attention layer. k_buf and v_buf are
+// [B, heads, capacity, head_dim] buffers filled up to length(), so a decoding step writes one
+// column in place instead of copying the whole cache; they grow (doubling) when full. Set
+// `reserve` before the first call to allocate the final size at once.
 struct KVCache {
-  torch::Tensor k, v;
-  int64_t length() const { return k.defined() ? k.size(2) : 0; }
+  torch::Tensor k_buf, v_buf;
+  int64_t filled = 0;
+  int64_t reserve = 0;
+  int64_t length() const { return filled; }
+  torch::Tensor keys() const { return k_buf.narrow(2, 0, filled); }
+  torch::Tensor values() const { return v_buf.narrow(2, 0, filled); }
+  // Appends k and v [B, heads, L, head_dim] and returns all keys and values so far.
+  std::pair<torch::Tensor, torch::Tensor> append(const torch::Tensor& k, const torch::Tensor& v);
 };
 
 // True when this LibTorch has at::scaled_dot_product_attention (2.0 and later).

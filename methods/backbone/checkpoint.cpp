@@ -88,7 +88,8 @@ void save_checkpoint(const fs::path& dir_in, MultimodalLM& model, const Tokenize
     if (optimizer) {
       torch::save(*optimizer, (tmp / "optimizer.pt").string());
       nlohmann::json state = trainer_state.is_null() ? nlohmann::json::object() : trainer_state;
-      if (!state.is_object()) fail("checkpoint {}: trainer_state must be a JSON object", dir.string());
+      if (!state.is_object())
+        fail("checkpoint {}: trainer_state must be a JSON object", dir.string());
       auto gen = at::detail::getDefaultCPUGenerator();
       {
         std::lock_guard<std::mutex> lock(gen.mutex());
@@ -162,8 +163,8 @@ void load_optimizer_state(const fs::path& dir, torch::optim::Optimizer& optimize
   try {
     torch::load(optimizer, (dir / "optimizer.pt").string());
   } catch (const c10::Error& e) {
-    fail("checkpoint {}: optimizer.pt is corrupt or does not match the optimizer: {}",
-         dir.string(), e.what_without_backtrace());
+    fail("checkpoint {}: optimizer.pt is corrupt or does not match the optimizer: {}", dir.string(),
+         e.what_without_backtrace());
   }
 }
 
@@ -171,7 +172,8 @@ nlohmann::json load_trainer_state(const fs::path& dir, bool restore_rng) {
   require_file(dir, "trainer_state.json");
   const fs::path file = dir / "trainer_state.json";
   nlohmann::json state = read_json(file);
-  if (!state.is_object()) fail("checkpoint {}: trainer_state.json is not a JSON object", dir.string());
+  if (!state.is_object())
+    fail("checkpoint {}: trainer_state.json is not a JSON object", dir.string());
   if (state.contains(kRngKey)) {
     if (restore_rng) {
       if (!state[kRngKey].is_string()) fail("{}: '{}' must be a string", file.string(), kRngKey);

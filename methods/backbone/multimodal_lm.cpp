@@ -29,7 +29,8 @@ class EvalScope {
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Picks the next token per row from logits [B, V]. Greedy when temperature <= 0 or top_k == 1;
@@ -62,9 +63,11 @@ torch::Tensor choose_next(const torch::Tensor& logits, const GenerateOptions& o,
 MultimodalLMImpl::MultimodalLMImpl(const BackboneOptions& options, const VocabInfo& vocab)
     : options_(options), vocab_(vocab) {
   options_.validate();
-  if (vocab_.size <= 0) fail("multimodal LM: vocabulary size must be positive (got {})", vocab_.size);
+  if (vocab_.size <= 0)
+    fail("multimodal LM: vocabulary size must be positive (got {})", vocab_.size);
   for (int64_t id : {vocab_.pad_id, vocab_.bos_id, vocab_.eos_id}) {
-    if (id < 0 || id >= vocab_.size) fail("multimodal LM: special id {} outside the vocabulary", id);
+    if (id < 0 || id >= vocab_.size)
+      fail("multimodal LM: special id {} outside the vocabulary", id);
   }
   const int64_t d = options_.d_model;
   vision = register_module("vision", VisionEncoder(options_));
@@ -157,9 +160,9 @@ torch::Tensor MultimodalLMImpl::hidden_states(const torch::Tensor& images,
   const int64_t n_image = prefix.defined() ? prefix.size(1) : 0, T = tokens.size(1);
   auto positions = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(dev));
   // Right padding needs no key mask: causal attention keeps real positions from seeing the pads.
-  auto mask = attention_mask(n_image, 0, n_image + T, n_image + T,
-                             options_.image_prefix_bidirectional, {},
-                             torch::TensorOptions().dtype(token_embed->weight.dtype()).device(dev));
+  auto mask =
+      attention_mask(n_image, 0, n_image + T, n_image + T, options_.image_prefix_bidirectional, {},
+                     torch::TensorOptions().dtype(token_embed->weight.dtype()).device(dev));
   return run(prefix, tokens.to(dev), positions.unsqueeze(0), mask, nullptr);
 }
 
@@ -188,14 +191,17 @@ GenerateResult MultimodalLMImpl::generate(const torch::Tensor& images,
   GenerateResult result;
   const int64_t B = static_cast<int64_t>(prompts.size());
   if (B == 0) return result;
-  if (o.max_new_tokens < 0) fail("generate: max_new_tokens must be >= 0 (got {})", o.max_new_tokens);
+  if (o.max_new_tokens < 0)
+    fail("generate: max_new_tokens must be >= 0 (got {})", o.max_new_tokens);
   if (o.top_k < 0) fail("generate: top_k must be >= 0 (got {})", o.top_k);
-  if (!(o.top_p > 0.0 && o.top_p <= 1.0)) fail("generate: top_p must be in (0, 1] (got {})", o.top_p);
+  if (!(o.top_p > 0.0 && o.top_p <= 1.0))
+    fail("generate: top_p must be in (0, 1] (got {})", o.top_p);
   int64_t P = 0;
   for (size_t b = 0; b < prompts.size(); ++b) {
     if (prompts[b].empty()) fail("generate: prompt {} is empty (start it with <bos>)", b);
     for (int64_t id : prompts[b]) {
-      if (id < 0 || id >= vocab_.size) fail("generate: prompt {} has id {} outside the vocabulary", b, id);
+      if (id < 0 || id >= vocab_.size)
+        fail("generate: prompt {} has id {} outside the vocabulary", b, id);
     }
     P = std::max<int64_t>(P, static_cast<int64_t>(prompts[b].size()));
   }
@@ -239,6 +245,7 @@ GenerateResult MultimodalLMImpl::generate(const torch::Tensor& images,
   const int64_t N = prefix.defined() ? prefix.size(1) : 0;
   const bool bidir = options_.image_prefix_bidirectional;
   std::vector<KVCache> caches(blocks->size());
+  for (auto& c : caches) c.reserve = N + total;
   std::vector<KVCache>* cache_ptr = o.use_cache ? &caches : nullptr;
 
   auto mask = attention_mask(N, 0, N + P, N + P, bidir, valid.slice(1, 0, P), mask_options);
@@ -293,6 +300,16 @@ torch::Tensor sequence_logprob(const torch::Tensor& token_logprobs,
          c10::str(token_logprobs.sizes()), c10::str(target_mask.sizes()));
   }
   return (token_logprobs * target_mask.to(token_logprobs.options())).sum(1);
+}
+
+torch::Tensor last_token_states(const torch::Tensor& hidden, const torch::Tensor& lengths) {
+  if (hidden.dim() != 3 || lengths.dim() != 1 || lengths.size(0) != hidden.size(0)) {
+    fail("last_token_states: expected hidden [B, T, d] and lengths [B], got {} and {}",
+         c10::str(hidden.sizes()), c10::str(lengths.sizes()));
+  }
+  auto index = (lengths.to(hidden.device(), torch::kLong) - 1).clamp(0, hidden.size(1) - 1);
+  return hidden.gather(1, index.view({-1, 1, 1}).expand({hidden.size(0), 1, hidden.size(2)}))
+      .squeeze(1);
 }
 
 torch::Tensor attention_mask(int64_t n_image, int64_t q0, int64_t lq, int64_t lk,

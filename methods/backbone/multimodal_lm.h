@@ -105,6 +105,10 @@ TORCH_MODULE(MultimodalLM);
 torch::Tensor sequence_logprob(const torch::Tensor& token_logprobs,
                                const torch::Tensor& target_mask);
 
+// hidden [B, T, d] at each row's last real position (lengths - 1) -> [B, d]; what the reward
+// model's heads read.
+torch::Tensor last_token_states(const torch::Tensor& hidden, const torch::Tensor& lengths);
+
 // Additive attention mask [1 or B, 1, Lq, Lk] (0 = attend, -inf = blocked) for queries at
 // absolute positions q0 .. q0 + Lq - 1 over keys 0 .. Lk - 1, of which the first n_image are image
 // tokens: causal, plus image tokens seeing each other when image_bidirectional. text_key_valid

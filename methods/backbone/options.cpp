@@ -53,7 +53,8 @@ BackboneOptions BackboneOptions::from_json(const nlohmann::json& j) {
     auto it = j.find(key);
     if (it == j.end()) return;
     ++known;
-    if (!json_has_type<T>(*it)) fail("backbone options: '{}' has the wrong type ({})", key, it->dump());
+    if (!json_has_type<T>(*it))
+      fail("backbone options: '{}' has the wrong type ({})", key, it->dump());
     value = it->template get<T>();
   });
   if (known != j.size()) {
@@ -80,18 +81,21 @@ void BackboneOptions::validate() const {
   positive("max_text_len", max_text_len);
   positive("max_grid_h", max_grid_h);
   positive("max_grid_w", max_grid_w);
-  if (vision_layers < 0) fail("backbone options: 'vision_layers' must be >= 0 (got {})", vision_layers);
+  if (vision_layers < 0)
+    fail("backbone options: 'vision_layers' must be >= 0 (got {})", vision_layers);
   if (lm_layers < 0) fail("backbone options: 'lm_layers' must be >= 0 (got {})", lm_layers);
   if (d_model % heads != 0) {
     fail("backbone options: 'd_model' ({}) must be a multiple of 'heads' ({})", d_model, heads);
   }
   if (image_size % patch != 0) {
-    fail("backbone options: 'image_size' ({}) must be a multiple of 'patch' ({})", image_size, patch);
+    fail("backbone options: 'image_size' ({}) must be a multiple of 'patch' ({})", image_size,
+         patch);
   }
   if (image_size / patch > max_grid_h || image_size / patch > max_grid_w) {
-    fail("backbone options: 'image_size' {} at 'patch' {} needs a {}x{} grid, more than "
-         "max_grid_h x max_grid_w = {}x{}",
-         image_size, patch, image_size / patch, image_size / patch, max_grid_h, max_grid_w);
+    fail(
+        "backbone options: 'image_size' {} at 'patch' {} needs a {}x{} grid, more than "
+        "max_grid_h x max_grid_w = {}x{}",
+        image_size, patch, image_size / patch, image_size / patch, max_grid_h, max_grid_w);
   }
   if (!(dropout >= 0.0 && dropout < 1.0)) {
     fail("backbone options: 'dropout' must be in [0, 1) (got {})", dropout);

@@ -69,9 +69,9 @@ std::vector<std::string> world_vocabulary_words() {
     add_text(c.name);
     add_text(c.group);
   }
-  for (const auto* names : {&world::colour_names(), &world::material_names(),
-                            &world::audience_names(), &world::price_tier_names(),
-                            &world::brand_tier_names()}) {
+  for (const auto* names :
+       {&world::colour_names(), &world::material_names(), &world::audience_names(),
+        &world::price_tier_names(), &world::brand_tier_names()}) {
     for (const auto& n : *names) add_text(n);
   }
   add_text("for");  // titles: "premium red leather running shoe for women"
@@ -152,7 +152,8 @@ Tokenizer Tokenizer::from_json(const nlohmann::json& j) {
   if (!j.is_object() || !j.contains("tokens") || !j.contains("num_special")) {
     fail("tokenizer JSON: expected an object with 'tokens' and 'num_special'");
   }
-  if (j.value("version", 0) != 1) fail("tokenizer JSON: unsupported version {}", j.value("version", 0));
+  if (j.value("version", 0) != 1)
+    fail("tokenizer JSON: unsupported version {}", j.value("version", 0));
   Tokenizer t;
   try {
     for (const auto& tok : j.at("tokens")) {

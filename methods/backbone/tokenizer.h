@@ -24,8 +24,8 @@ inline constexpr std::string_view kImage = "<image>";
 inline constexpr std::string_view kTaskDescribe = "<describe>";      // ad image -> descriptions
 inline constexpr std::string_view kTaskBackground = "<background>";  // product -> background
 inline constexpr std::string_view kTaskTitle = "<title>";            // product -> title
-inline constexpr std::string_view kTaskPrompt = "<prompt>";          // product info -> designer prompt
-inline constexpr std::string_view kTaskJudge = "<judge>";            // reward model input
+inline constexpr std::string_view kTaskPrompt = "<prompt>";  // product info -> designer prompt
+inline constexpr std::string_view kTaskJudge = "<judge>";    // reward model input
 const std::vector<std::string_view>& task_tokens();
 
 // The sizes and ids a model needs to know about its vocabulary.

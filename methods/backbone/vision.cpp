@@ -16,8 +16,8 @@ VisionEncoderImpl::VisionEncoderImpl(const BackboneOptions& options_) : options(
   col_pos = register_parameter("col_pos", torch::randn({options.max_grid_w, d}) * 0.02);
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < options.vision_layers; ++i) {
-    layers->push_back(TransformerBlock(d, options.heads, options.mlp_ratio, options.use_sdpa,
-                                       options.dropout));
+    layers->push_back(
+        TransformerBlock(d, options.heads, options.mlp_ratio, options.use_sdpa, options.dropout));
   }
   norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
 }
@@ -29,9 +29,10 @@ void VisionEncoderImpl::check_size(int64_t height, int64_t width) const {
          width, p);
   }
   if (height / p > options.max_grid_h || width / p > options.max_grid_w) {
-    fail("vision encoder: image size {}x{} (HxW) needs a {}x{} patch grid, larger than the "
-         "positional grid {}x{} (max_grid_h x max_grid_w)",
-         height, width, height / p, width / p, options.max_grid_h, options.max_grid_w);
+    fail(
+        "vision encoder: image size {}x{} (HxW) needs a {}x{} patch grid, larger than the "
+        "positional grid {}x{} (max_grid_h x max_grid_w)",
+        height, width, height / p, width / p, options.max_grid_h, options.max_grid_w);
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "harness/error.h"
@@ -56,8 +57,8 @@ struct Batch {
 };
 Batch make_batch(const std::vector<std::vector<int64_t>>& rows, int64_t width = 0) {
   for (const auto& r : rows) width = std::max<int64_t>(width, static_cast<int64_t>(r.size()));
-  auto tokens = torch::full({static_cast<int64_t>(rows.size()), width}, tokenizer().pad_id(),
-                            torch::kLong);
+  auto tokens =
+      torch::full({static_cast<int64_t>(rows.size()), width}, tokenizer().pad_id(), torch::kLong);
   auto lengths = torch::zeros({static_cast<int64_t>(rows.size())}, torch::kLong);
   for (size_t b = 0; b < rows.size(); ++b) {
     for (size_t t = 0; t < rows[b].size(); ++t) {
@@ -122,7 +123,8 @@ torch::Tensor reference_attention(const torch::Tensor& q, const torch::Tensor& k
 
 TEST(Attention, PlainMatchesHandWrittenReferenceAndSdpa) {
   torch::manual_seed(3);
-  auto q = torch::randn({2, 2, 5, 4}), k = torch::randn({2, 2, 7, 4}), v = torch::randn({2, 2, 7, 4});
+  auto q = torch::randn({2, 2, 5, 4}), k = torch::randn({2, 2, 7, 4}),
+       v = torch::randn({2, 2, 7, 4});
   // Mixed mask: causal-like for the last queries plus per-batch blocked keys.
   auto valid = torch::ones({2, 7}, torch::kBool);
   valid[1][0] = false;
@@ -214,6 +216,11 @@ TEST(MultimodalLM, ShapesWithAndWithoutImages) {
   EXPECT_GT(max_abs_diff(m->forward(images(2), batch.tokens, batch.lengths),
                          m->forward({}, batch.tokens, batch.lengths)),
             1e-4);
+  auto hidden = m->hidden_states(images(2), batch.tokens, batch.lengths);
+  auto last = last_token_states(hidden, batch.lengths);
+  for (int64_t b = 0; b < 2; ++b) {
+    EXPECT_TRUE(torch::equal(last[b], hidden[b][batch.lengths[b].item<int64_t>() - 1]));
+  }
   EXPECT_THROW(m->forward({}, batch.tokens, torch::tensor({0, 2}, torch::kLong)), caig::Error);
   EXPECT_THROW(m->forward(images(3), batch.tokens, batch.lengths), caig::Error);
 }
@@ -269,9 +276,9 @@ TEST(MultimodalLM, PaddingInvariance) {
     const int64_t n = static_cast<int64_t>(rows[static_cast<size_t>(b)].size());
     auto alone = make_batch({rows[static_cast<size_t>(b)]});
     auto img_b = img.slice(0, b, b + 1);
-    EXPECT_LT(max_abs_diff(m->forward(img_b, alone.tokens, alone.lengths)[0],
-                           logits[b].slice(0, 0, n)),
-              1e-5);
+    EXPECT_LT(
+        max_abs_diff(m->forward(img_b, alone.tokens, alone.lengths)[0], logits[b].slice(0, 0, n)),
+        1e-5);
     EXPECT_LT(max_abs_diff(m->token_logprobs(img_b, alone.tokens, alone.lengths)[0],
                            lps[b].slice(0, 0, n)),
               1e-5);
@@ -310,8 +317,8 @@ TEST(MultimodalLM, TokenLogprobsAreGatheredLogSoftmax) {
   auto seq = sequence_logprob(lps, mask);
   EXPECT_NEAR(seq[0].item<double>(), lps[0].slice(0, 2, 5).sum().item<double>(), 1e-6);
   EXPECT_NEAR(seq[1].item<double>(), lps[1][2].item<double>(), 1e-6);
-  EXPECT_NEAR(sequence_logprob(lps, mask.to(torch::kBool))[0].item<double>(),
-              seq[0].item<double>(), 1e-6);
+  EXPECT_NEAR(sequence_logprob(lps, mask.to(torch::kBool))[0].item<double>(), seq[0].item<double>(),
+              1e-6);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -385,9 +392,10 @@ TEST(Generate, ReportedLogprobsMatchTokenLogprobs) {
     }
     auto mask = torch::zeros({1, batch.tokens.size(1)});
     mask[0].slice(0, p, n).fill_(1.0);
-    EXPECT_NEAR(sequence_logprob(lps.slice(0, static_cast<int64_t>(b), static_cast<int64_t>(b) + 1), mask)
-                    .item<double>(),
-                res.logprob[b], 1e-4);
+    EXPECT_NEAR(
+        sequence_logprob(lps.slice(0, static_cast<int64_t>(b), static_cast<int64_t>(b) + 1), mask)
+            .item<double>(),
+        res.logprob[b], 1e-4);
   }
 }
 
@@ -521,7 +529,8 @@ TEST(Training, TinyModelOverfitsFourSequences) {
 }
 
 fs::path temp_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("caig_backbone_" + name + "_" + std::to_string(::getpid()));
+  auto dir =
+      fs::temp_directory_path() / ("caig_backbone_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   return dir;
 }
