@@ -54,6 +54,7 @@ class Rng {
   double uniform() { return static_cast<double>((*this)() >> 11) * 0x1.0p-53; }  // [0, 1)
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   int uniform_int(int n) { return static_cast<int>(uniform() * n); }  // [0, n)
+  int64_t uniform_index(int64_t n) { return static_cast<int64_t>(uniform() * static_cast<double>(n)); }
   bool bernoulli(double p) { return uniform() < p; }
   double normal() {  // Box-Muller, written out so results do not depend on the standard library
     double u1 = uniform();

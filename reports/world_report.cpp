@@ -65,10 +65,12 @@ Table world_calibration_table(const nlohmann::json& c) {
   return t;
 }
 
-void register_pretraining_report(Plugins& p);  // pretraining_report.cpp
+void register_pretraining_report(Plugins& p);      // pretraining_report.cpp
+void register_reward_accuracy_report(Plugins& p);  // reward_accuracy_report.cpp
 
 void register_plugins(Plugins& p) {
   register_pretraining_report(p);
+  register_reward_accuracy_report(p);
   p.reports.add("world_calibration",
                 "table of ShopWorld's calibration figures against their targets (Markdown, LaTeX, CSV)",
                 nlohmann::json::object(), [](const nlohmann::json&, const PluginContext&) {

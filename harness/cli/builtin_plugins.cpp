@@ -7,8 +7,11 @@
 #include "harness/cli/stages.h"
 #include "harness/config.h"
 #include "harness/plugins.h"
+#include "baselines/register.h"
+#include "methods/reward/caig_reward_model.h"
 #include "metrics/register.h"
 #include "reports/register.h"
+#include "rewards/register.h"
 
 namespace caig {
 
@@ -40,6 +43,10 @@ void register_builtin_plugins() {
     reports::register_plugins(p);
     cli::register_stages(p);
     cli::register_pretrain_stage(p);
+    cli::register_reward_accuracy_stage(p);
+    reward::register_plugins(p);
+    baselines::register_plugins(p);
+    rewards::register_plugins(p);
   });
 }
 

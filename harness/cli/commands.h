@@ -11,5 +11,6 @@ void add_run_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_pretrain_command(CLI::App& app);
+void add_eval_rm_command(CLI::App& app);  // stage_reward_accuracy.cpp
 
 }  // namespace caig::cli

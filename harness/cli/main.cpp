@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     cli::add_report_command(app);
     cli::add_data_command(app);
     cli::add_pretrain_command(app);
+    cli::add_eval_rm_command(app);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

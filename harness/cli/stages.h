@@ -13,6 +13,7 @@ namespace caig::cli {
 
 void register_stages(Plugins& p);
 void register_pretrain_stage(Plugins& p);  // stage_pretrain.cpp
+void register_reward_accuracy_stage(Plugins& p);  // stage_reward_accuracy.cpp
 
 struct RunRequest {
   std::filesystem::path experiment;

@@ -24,12 +24,9 @@ class ImageBank {
 
  private:
   int64_t size_;
-  at::Tensor ads_;        // [N, 3, H, W] uint8, one per creative
-  at::Tensor products_;   // [P, 3, H, W] uint8, one per distinct product image
+  at::Tensor ads_;                   // [N, 3, H, W] uint8, one per creative
+  at::Tensor products_;              // [P, 3, H, W] uint8, one per distinct product image
   std::vector<int64_t> product_of_;  // creative -> row of products_ (-1 when none)
 };
-
-// Decodes one image file into [3, H, W] uint8 RGB; RGBA is composited on grey (128).
-at::Tensor read_image_tensor(const std::string& path, int64_t expected_size);
 
 }  // namespace caig::pretraining

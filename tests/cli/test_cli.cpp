@@ -108,6 +108,25 @@ TEST(Cli, RunWritesACompleteRunAndReportReRenders) {
   for (const char* task : {"describe", "background", "title", "prompt"})
     EXPECT_TRUE(metrics["pretrain"]["tasks"].contains(task)) << task;
   EXPECT_TRUE(metrics["pretrain"]["sampled_descriptions"].contains("match_rate"));
+  // The reward-model table: every model on both variants, the spent budget, tables, figure, records.
+  const auto& ra = metrics["reward_accuracy"];
+  for (const char* variant : {"commercial", "public"})
+    for (const char* model : {"caig", "vam", "cg4ctr", "lr", "fm", "deepfm", "judge", "random", "oracle"})
+      EXPECT_TRUE(ra["datasets"][variant]["models"].contains(model)) << variant << " " << model;
+  EXPECT_TRUE(budget.contains("reward_accuracy/commercial/caig"));
+  for (const char* f : {"tables/reward_accuracy.md", "tables/reward_accuracy.tex", "tables/reward_accuracy.csv",
+                        "figures/reward_accuracy.png", "figures/reward_accuracy.svg",
+                        "figures/reward_accuracy.gp", "records/reward_accuracy.jsonl"})
+    EXPECT_TRUE(fs::exists(dir / f)) << f;
+  // eval-rm: one model against the stored table.
+  const auto ev = run_caig("eval-rm --preset smoke --data " + (dir / "data").string() +
+                           " --model lr --baseline " + dir.string());
+  EXPECT_EQ(ev.status, 0) << ev.output;
+  EXPECT_THAT(ev.output, HasSubstr("| lr (eval-rm) |"));
+  EXPECT_THAT(ev.output, HasSubstr("| oracle |"));
+  const auto ev_bad = run_caig("eval-rm --preset smoke --data " + (dir / "data").string() + " --model nope");
+  EXPECT_EQ(ev_bad.status, 2);
+  EXPECT_THAT(ev_bad.output, HasSubstr("unknown reward model 'nope'"));
   const std::string report = caig::read_file(dir / "report.md");
   fs::remove(dir / "report.md");
   const auto rr = run_caig("report " + dir.string());
@@ -138,7 +157,7 @@ TEST(Cli, ConfigErrorsNameKeyAndFile) {
   EXPECT_THAT(s.output, HasSubstr("world.rho"));
   const auto st = run_caig("run " + kPaper + " --preset smoke --set 'run.stages=[\"wrld\"]' --out " + (dir / "r3").string());
   EXPECT_EQ(st.status, 2);
-  EXPECT_THAT(st.output, HasSubstr("unknown stage 'wrld'; known: pretrain, world"));
+  EXPECT_THAT(st.output, HasSubstr("unknown stage 'wrld'; known: pretrain, reward_accuracy, world"));
   const auto pr = run_caig("world --preset huge --out " + (dir / "w").string());
   EXPECT_EQ(pr.status, 2);
   EXPECT_THAT(pr.output, HasSubstr("unknown preset 'huge'"));

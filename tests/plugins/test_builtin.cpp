@@ -50,9 +50,13 @@ TEST(Registry, BuiltinPluginsAreAllRegistered) {
                                                           "shopworld_public"}));
   EXPECT_EQ(p.renderers.names(), (std::vector<std::string>{"procedural"}));
   EXPECT_EQ(p.metrics.names(), (std::vector<std::string>{"world_calibration"}));
-  EXPECT_EQ(p.reports.names(), (std::vector<std::string>{"pretraining", "world_calibration"}));
-  EXPECT_EQ(p.stages.names(), (std::vector<std::string>{"pretrain", "world"}));
-  EXPECT_TRUE(p.reward_models.names().empty());
+  EXPECT_EQ(p.reports.names(),
+            (std::vector<std::string>{"pretraining", "reward_accuracy", "world_calibration"}));
+  EXPECT_EQ(p.stages.names(), (std::vector<std::string>{"pretrain", "reward_accuracy", "world"}));
+  EXPECT_EQ(p.reward_models.names(),
+            (std::vector<std::string>{"caig", "cg4ctr", "deepfm", "external", "fm", "judge", "lr",
+                                      "oracle", "random", "torchscript", "vam"}));
+  for (const auto& [name, e] : p.reward_models.entries()) EXPECT_FALSE(e.help.empty()) << name;
   EXPECT_TRUE(p.prompt_models.names().empty());
   EXPECT_TRUE(p.optimisers.names().empty());
   for (const auto& [name, e] : p.datasets.entries()) EXPECT_FALSE(e.help.empty()) << name;

@@ -1,0 +1,154 @@
+// Classic CTR predictors over product fields plus the fixed image embedding, trained point-wise on
+// the logged counts (binomial log-likelihood): logistic regression, a factorisation machine
+// (Rendle 2010) and DeepFM (Guo et al. 2017). Dense image features enter the FM as real-valued
+// inputs x_j with their own factor vectors v_j.
+#include <torch/torch.h>
+
+#include "baselines/point_scorer.h"
+#include "baselines/register.h"
+#include "harness/error.h"
+#include "harness/plugins.h"
+#include "rewards/ad_set.h"
+#include "rewards/image_features.h"
+#include "rewards/product_fields.h"
+
+namespace caig::baselines {
+
+namespace nn = torch::nn;
+
+// FM second-order term for factor vectors already scaled by their inputs, [B, n, k] -> [B]:
+// 1/2 * sum_k [(sum_i v_ik x_i)^2 - sum_i (v_ik x_i)^2].
+at::Tensor fm_interaction(const at::Tensor& scaled_factors) {
+  const auto sum = scaled_factors.sum(1);
+  return 0.5 * (sum.pow(2) - scaled_factors.pow(2).sum(1)).sum(1);
+}
+
+namespace {
+
+enum class Kind { LR, FM, DeepFM };
+
+struct ClassicCtrNetImpl : nn::Module {
+  ClassicCtrNetImpl(Kind kind, int64_t field_ids, int64_t fields, int64_t k,
+                    const std::vector<int64_t>& hidden, const at::Tensor& mean,
+                    const at::Tensor& sd)
+      : kind(kind) {
+    const int64_t dense = rewards::image_feature_dim();
+    bias = register_parameter("bias", torch::full({1}, -3.5));  // logit of a ~3% CTR
+    field_weight = register_module("field_weight", nn::Embedding(field_ids, 1));
+    dense_weight =
+        register_module("dense_weight", nn::Linear(nn::LinearOptions(dense, 1).bias(false)));
+    nn::init::zeros_(field_weight->weight);
+    nn::init::zeros_(dense_weight->weight);
+    if (kind != Kind::LR) {
+      field_factors = register_module("field_factors", nn::Embedding(field_ids, k));
+      dense_factors = register_parameter("dense_factors", torch::randn({dense, k}) * 0.01);
+      nn::init::normal_(field_factors->weight, 0.0, 0.01);
+    }
+    if (kind == Kind::DeepFM) {
+      deep = register_module("deep", nn::Sequential());
+      int64_t in = (fields + dense) * k;
+      for (int64_t h : hidden) {
+        deep->push_back(nn::Linear(in, h));
+        deep->push_back(nn::ReLU());
+        in = h;
+      }
+      deep->push_back(nn::Linear(in, 1));
+    }
+    feature_mean = register_buffer("feature_mean", mean);
+    feature_sd = register_buffer("feature_sd", sd);
+  }
+
+  // CTR logit [B] of image features [B, D] (rewards::image_features) and field ids [B, F].
+  at::Tensor forward(const at::Tensor& features, const at::Tensor& ids) {
+    const auto x = (features - feature_mean) / feature_sd;
+    auto logit = bias + field_weight(ids).sum({1, 2}) + dense_weight(x).squeeze(1);
+    if (kind == Kind::LR) return logit;
+    const auto factors =
+        torch::cat({field_factors(ids), x.unsqueeze(2) * dense_factors.unsqueeze(0)}, 1);
+    logit = logit + fm_interaction(factors);
+    if (kind == Kind::DeepFM) logit = logit + deep->forward(factors.flatten(1)).squeeze(1);
+    return logit;
+  }
+
+  Kind kind;
+  at::Tensor bias, dense_factors, feature_mean, feature_sd;
+  nn::Embedding field_weight{nullptr}, field_factors{nullptr};
+  nn::Linear dense_weight{nullptr};
+  nn::Sequential deep{nullptr};
+};
+TORCH_MODULE(ClassicCtrNet);
+
+class ClassicCtrModel : public PointScorerModel {
+ public:
+  ClassicCtrModel(Kind kind, const nlohmann::json& cfg)
+      : PointScorerModel(PointScorerOptions::from_json(cfg)), kind_(kind), cfg_(cfg) {}
+
+ protected:
+  void build(const TrainingSet& t, const std::string&) override {
+    fields_.fit(t.ads);
+    // The training ads' inputs are computed once; the features do not change during training.
+    std::vector<int64_t> all(static_cast<size_t>(t.ads.size()));
+    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+    train_set_ = &t.ads;
+    train_features_ = rewards::image_features_of(t.ads);
+    train_ids_ = fields_.encode(t.ads, all);
+    const auto& f = train_features_;
+    const int64_t k = kind_ == Kind::LR ? 1 : cfg_.at("factors").get<int64_t>();
+    std::vector<int64_t> hidden;
+    if (kind_ == Kind::DeepFM) hidden = cfg_.at("hidden").get<std::vector<int64_t>>();
+    net_ = ClassicCtrNet(kind_, fields_.cardinality(), fields_.num_fields(), k, hidden, f.mean(0),
+                         f.std(0).clamp_min(1e-3));
+  }
+  at::Tensor scores(const AdSet& ads, const std::vector<int64_t>& index) override {
+    const torch::Device dev(device_);
+    if (&ads == train_set_) {
+      const auto idx = torch::tensor(index, torch::kLong);
+      return net_->forward(train_features_.index_select(0, idx).to(dev),
+                           train_ids_.index_select(0, idx).to(dev));
+    }
+    return net_->forward(rewards::image_features(rewards::float_images(ads.images, index, device_)),
+                         fields_.encode(ads, index).to(dev));
+  }
+  torch::nn::Module& module() override { return *net_; }
+  void end_training() override {
+    train_set_ = nullptr;
+    train_features_ = train_ids_ = at::Tensor();
+  }
+
+ private:
+  Kind kind_;
+  nlohmann::json cfg_;
+  rewards::ProductFields fields_;
+  ClassicCtrNet net_{nullptr};
+  const AdSet* train_set_ = nullptr;  // only while training
+  at::Tensor train_features_, train_ids_;
+};
+
+}  // namespace
+
+void register_classic_ctr(Plugins& p) {
+  nlohmann::json base = PointScorerOptions::defaults("binomial");
+  base["batch_size"] = 256;
+  base["lr"] = 1e-2;
+  p.reward_models.add("lr",
+                      "logistic regression over product fields and the fixed image embedding, "
+                      "binomial log-likelihood of the logged counts",
+                      base, [](const nlohmann::json& cfg, const PluginContext&) {
+                        return std::make_unique<ClassicCtrModel>(Kind::LR, cfg);
+                      });
+  nlohmann::json fm = base;
+  fm["factors"] = 8;
+  p.reward_models.add("fm", "factorisation machine over product fields and the image embedding", fm,
+                      [](const nlohmann::json& cfg, const PluginContext&) {
+                        return std::make_unique<ClassicCtrModel>(Kind::FM, cfg);
+                      });
+  nlohmann::json deepfm = fm;
+  deepfm["hidden"] = {64, 32};
+  deepfm["lr"] = 3e-3;
+  p.reward_models.add("deepfm", "DeepFM: the FM plus an MLP over the same factor vectors", deepfm,
+                      [](const nlohmann::json& cfg, const PluginContext&) {
+                        return std::make_unique<ClassicCtrModel>(Kind::DeepFM, cfg);
+                      });
+}
+
+}  // namespace caig::baselines

@@ -1,0 +1,135 @@
+// The reward models that do not train: a generic aesthetic judge (the stand-in for zero-shot
+// general MLLMs), a coin flip, and the oracle that reads the simulator's true CTR (the ceiling).
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "baselines/register.h"
+#include "harness/error.h"
+#include "harness/plugins.h"
+#include "harness/seeds.h"
+#include "rewards/ad_set.h"
+#include "rewards/image_features.h"
+
+namespace caig::baselines {
+
+namespace {
+
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+// Fixed aesthetic score: colour_weight * colourfulness + contrast_weight * luminance contrast.
+class JudgeModel : public RewardModel {
+ public:
+  explicit JudgeModel(const nlohmann::json& cfg)
+      : colour_(cfg.at("colour_weight").get<double>()),
+        contrast_(cfg.at("contrast_weight").get<double>()),
+        temperature_(cfg.at("temperature").get<double>()),
+        batch_(cfg.at("eval_batch_size").get<int64_t>()) {
+    if (temperature_ <= 0) fail("judge: temperature must be positive");
+  }
+  std::vector<double> aesthetic(const AdSet& ads) const {
+    std::vector<double> s;
+    for (int64_t start = 0; start < ads.size(); start += batch_) {
+      std::vector<int64_t> rows;
+      for (int64_t i = start; i < std::min(ads.size(), start + batch_); ++i) rows.push_back(i);
+      const auto x = rewards::float_images(ads.images, rows, "cpu");
+      const auto v =
+          (colour_ * rewards::colourfulness(x) + contrast_ * rewards::luminance_contrast(x))
+              .to(torch::kDouble)
+              .contiguous();
+      s.insert(s.end(), v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
+    }
+    return s;
+  }
+  std::vector<double> prob_left(const AdSet& ads, const std::vector<PairIndex>& pairs) override {
+    const auto s = aesthetic(ads);
+    std::vector<double> p;
+    for (const auto& pr : pairs)
+      p.push_back(
+          sigmoid((s.at(static_cast<size_t>(pr.left)) - s.at(static_cast<size_t>(pr.right))) /
+                  temperature_));
+    return p;
+  }
+
+ private:
+  double colour_, contrast_, temperature_;
+  int64_t batch_;
+};
+
+// P(left better) uniform in [0, 1), a function of the seed and the two image files only, so it
+// does not depend on batching or on the order pairs are asked in.
+class RandomModel : public RewardModel {
+ public:
+  explicit RandomModel(uint64_t seed) : seed_(seed) {}
+  std::vector<double> prob_left(const AdSet& ads, const std::vector<PairIndex>& pairs) override {
+    std::vector<double> p;
+    for (const auto& pr : pairs) {
+      const auto& l = ads.ads.at(static_cast<size_t>(pr.left));
+      const auto& r = ads.ads.at(static_cast<size_t>(pr.right));
+      Rng rng(derive_seed(seed_, l.image_path.string() + "\n" + r.image_path.string()));
+      p.push_back(rng.uniform());
+    }
+    return p;
+  }
+
+ private:
+  uint64_t seed_;
+};
+
+// The simulator's true CTR: P(left better) = sigmoid(sharpness * (logit ctr_l - logit ctr_r)),
+// exactly 0.5 for equal CTRs.
+class OracleModel : public RewardModel {
+ public:
+  explicit OracleModel(const nlohmann::json& cfg) : sharpness_(cfg.at("sharpness").get<double>()) {}
+  std::vector<double> prob_left(const AdSet& ads, const std::vector<PairIndex>& pairs) override {
+    check(ads);
+    std::vector<double> p;
+    auto logit = [](double c) { return std::log(c) - std::log1p(-c); };
+    for (const auto& pr : pairs) {
+      const double l = ads.true_ctr.at(static_cast<size_t>(pr.left));
+      const double r = ads.true_ctr.at(static_cast<size_t>(pr.right));
+      p.push_back(l == r ? 0.5 : sigmoid(sharpness_ * (logit(l) - logit(r))));
+    }
+    return p;
+  }
+  bool has_ctr() const override { return true; }
+  std::vector<double> ctr(const AdSet& ads) override {
+    check(ads);
+    return ads.true_ctr;
+  }
+
+ private:
+  static void check(const AdSet& ads) {
+    if (static_cast<int64_t>(ads.true_ctr.size()) != ads.size())
+      fail("oracle: the ads carry no true CTR (only simulated data has one)");
+  }
+  double sharpness_;
+};
+
+}  // namespace
+
+void register_fixed_scorers(Plugins& p) {
+  p.reward_models.add("judge",
+                      "generic zero-shot judge: a fixed aesthetic score (colourfulness and "
+                      "contrast) of each ad, no training, no text",
+                      {{"colour_weight", 1.0},
+                       {"contrast_weight", 1.0},
+                       {"temperature", 0.05},
+                       {"eval_batch_size", 256}},
+                      [](const nlohmann::json& cfg, const PluginContext&) {
+                        return std::make_unique<JudgeModel>(cfg);
+                      });
+  p.reward_models.add("random", "a seeded coin flip per pair (the 50% floor)",
+                      nlohmann::json::object(),
+                      [](const nlohmann::json&, const PluginContext& ctx) {
+                        return std::make_unique<RandomModel>(derive_seed(ctx.seed, "random_rm"));
+                      });
+  p.reward_models.add("oracle",
+                      "the simulator's true CTR (the ceiling; observed labels are noisy, so it "
+                      "stays below 100%)",
+                      {{"sharpness", 50.0}}, [](const nlohmann::json& cfg, const PluginContext&) {
+                        return std::make_unique<OracleModel>(cfg);
+                      });
+}
+
+}  // namespace caig::baselines

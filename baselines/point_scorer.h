@@ -1,0 +1,76 @@
+// Shared machinery of the baselines that score each ad on its own (VAM, CG4CTR, LR, FM, DeepFM):
+// P(left better) = sigmoid((s_left - s_right) / temperature), a budgeted training loop with the
+// objective the model's config names, and batch-independent scoring (eval mode, per-ad scores).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
+
+#include "rewards/reward_model.h"
+
+namespace torch::nn {
+class Module;
+}
+
+namespace caig::baselines {
+
+struct PointScorerOptions {
+  // "listwise": VAM / CG4CTR, lists of list_size ads of one product, loss list_weight * softmax CE
+  //             against softmax(1000 * c) + point_weight * MSE(score, ctr_scale * c), c smoothed
+  //             CTR;
+  // "binomial": classic CTR models, score is the CTR logit, binomial log-likelihood of the counts.
+  std::string objective = "listwise";
+  int64_t list_size = 3;
+  double list_weight = 1.0;
+  double point_weight = 0.5;
+  double ctr_scale = 100.0;
+  double list_temperature = 1000.0;
+  int64_t batch_size = 32;        // lists (listwise) or ads (binomial) per step
+  int64_t eval_batch_size = 256;  // ads per scoring forward pass
+  double lr = 1e-3;
+  double weight_decay = 1e-4;
+  double temperature = 1.0;  // of the pairwise sigmoid over score differences
+
+  static nlohmann::json defaults(const std::string& objective);
+  static PointScorerOptions from_json(const nlohmann::json& j);  // reads the keys above only
+};
+
+class PointScorerModel : public RewardModel {
+ public:
+  explicit PointScorerModel(PointScorerOptions options) : options_(std::move(options)) {}
+
+  bool trainable() const override { return true; }
+  void train(TrainContext& ctx) override;
+  std::vector<double> prob_left(const AdSet& ads, const std::vector<PairIndex>& pairs) override;
+  bool has_ctr() const override { return true; }
+  std::vector<double> ctr(const AdSet& ads) override;
+  nlohmann::json info() const override;
+
+  // Scores [B] of the rows `index` of ads, on the model's device.
+  at::Tensor score_rows(const AdSet& ads, const std::vector<int64_t>& index, bool training);
+
+ protected:
+  // Builds the network once the training data is known (vocabularies, feature statistics).
+  virtual void build(const TrainingSet& train, const std::string& device) = 0;
+  virtual at::Tensor scores(const AdSet& ads, const std::vector<int64_t>& index) = 0;
+  virtual torch::nn::Module& module() = 0;
+  // Called when training ends (the TrainingSet goes away): drop anything cached for it.
+  virtual void end_training() {}
+
+  std::string device_ = "cpu";
+  PointScorerOptions options_;
+
+ private:
+  std::vector<double> all_scores(const AdSet& ads);
+  nlohmann::json training_ = nlohmann::json::object();
+  bool built_ = false;
+};
+
+// Parameter count of a module (for info()).
+int64_t parameter_count(torch::nn::Module& m);
+
+}  // namespace caig::baselines

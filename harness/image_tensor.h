@@ -1,0 +1,15 @@
+// Image files as LibTorch tensors (shared by pretraining and the reward models).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+namespace caig {
+
+// Decodes one image file into [3, H, W] uint8 RGB; RGBA is composited on grey (128). A missing or
+// corrupt file, or one of another size than expected_size x expected_size, is an Error naming it.
+at::Tensor read_image_tensor(const std::string& path, int64_t expected_size);
+
+}  // namespace caig

@@ -1,0 +1,290 @@
+#include "methods/reward/caig_reward_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "harness/budget.h"
+#include "harness/config.h"
+#include "harness/error.h"
+#include "harness/plugins.h"
+#include "harness/progress.h"
+#include "harness/seeds.h"
+#include "methods/backbone/checkpoint.h"
+#include "methods/backbone/tokenizer.h"
+#include "methods/pretraining/tasks.h"
+#include "rewards/ad_set.h"
+#include "rewards/losses.h"
+
+namespace caig::reward {
+
+CaigRewardNetImpl::CaigRewardNetImpl(backbone::MultimodalLM lm_) {
+  const int64_t d = lm_->options().d_model;
+  lm = register_module("lm", std::move(lm_));
+  pair_head = register_module("pair_head", torch::nn::Linear(d, 2));
+  point_head = register_module("point_head", torch::nn::Linear(d, 2));
+}
+
+std::pair<at::Tensor, at::Tensor> CaigRewardNetImpl::forward(const at::Tensor& composites,
+                                                             const at::Tensor& tokens,
+                                                             const at::Tensor& lengths) {
+  const auto h =
+      backbone::last_token_states(lm->hidden_states(composites, tokens, lengths), lengths);
+  return {pair_head(h), point_head(h)};
+}
+
+namespace {
+
+struct Options {
+  std::string checkpoint;  // empty: the run's pretrained backbone
+  bool pretrained = true;  // false: the same architecture from scratch (ablation)
+  int64_t batch_size = 16;
+  int64_t eval_batch_size = 64;
+  double lr = 3e-4;
+  double weight_decay = 0.01;
+  int64_t warmup_steps = 20;
+  double grad_clip = 1.0;
+  double point_weight = 0.5;
+  double ctr_scale = 100.0;
+
+  static nlohmann::json defaults() {
+    const Options o;
+    return {{"checkpoint", o.checkpoint},
+            {"pretrained", o.pretrained},
+            {"batch_size", o.batch_size},
+            {"eval_batch_size", o.eval_batch_size},
+            {"lr", o.lr},
+            {"weight_decay", o.weight_decay},
+            {"warmup_steps", o.warmup_steps},
+            {"grad_clip", o.grad_clip},
+            {"point_weight", o.point_weight},
+            {"ctr_scale", o.ctr_scale}};
+  }
+  static Options from_json(const nlohmann::json& j) {
+    Options o;
+    o.checkpoint = j.at("checkpoint").get<std::string>();
+    o.pretrained = j.at("pretrained").get<bool>();
+    o.batch_size = j.at("batch_size").get<int64_t>();
+    o.eval_batch_size = j.at("eval_batch_size").get<int64_t>();
+    o.lr = j.at("lr").get<double>();
+    o.weight_decay = j.at("weight_decay").get<double>();
+    o.warmup_steps = j.at("warmup_steps").get<int64_t>();
+    o.grad_clip = j.at("grad_clip").get<double>();
+    o.point_weight = j.at("point_weight").get<double>();
+    o.ctr_scale = j.at("ctr_scale").get<double>();
+    if (o.batch_size < 1 || o.eval_batch_size < 1)
+      fail("caig reward model: batch sizes must be positive");
+    return o;
+  }
+};
+
+class CaigRewardModel : public RewardModel {
+ public:
+  CaigRewardModel(const nlohmann::json& cfg, const PluginContext& ctx)
+      : options_(Options::from_json(cfg)),
+        scratch_backbone_(
+            ctx.experiment && ctx.experiment->contains("backbone")
+                ? backbone::BackboneOptions::from_json(at_path(*ctx.experiment, "backbone"))
+                : backbone::BackboneOptions{}),
+        tokenizer_(backbone::Tokenizer::from_world_vocabulary()) {}
+
+  bool trainable() const override { return true; }
+  bool has_ctr() const override { return true; }
+
+  void train(TrainContext& ctx) override {
+    device_ = ctx.device;
+    build(ctx);
+    const TrainingSet& t = ctx.train;
+    if (t.pairs.empty()) fail("caig reward model: the training set has no pairs");
+    torch::optim::AdamW opt(
+        net_->parameters(),
+        torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay));
+    Rng rng(derive_seed(ctx.seed, "batches"));
+    const auto smoothed =
+        rewards::smoothed_ctr(torch::tensor(t.clicks), torch::tensor(t.impressions));
+    const auto smoothed_a = smoothed.accessor<float, 1>();
+    std::vector<int64_t> order(t.pairs.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+    size_t cursor = order.size();
+    net_->train();
+    Progress progress("training caig reward model", 0);
+    int64_t steps = 0;
+    torch::Tensor last_loss;
+    while (!ctx.meter.exhausted()) {
+      std::vector<PairIndex> pairs;
+      std::vector<int64_t> labels;
+      auto target = torch::empty({options_.batch_size, 2});
+      for (int64_t i = 0; i < options_.batch_size; ++i) {
+        if (cursor == order.size()) {  // a new epoch: reshuffle (seeded)
+          for (size_t k = order.size(); k > 1; --k)
+            std::swap(order[k - 1],
+                      order[static_cast<size_t>(rng.uniform_index(static_cast<int64_t>(k)))]);
+          cursor = 0;
+        }
+        const auto idx = static_cast<size_t>(order[cursor++]);
+        PairIndex pr = t.pairs[idx];
+        int label = t.labels[idx];
+        if (rng.bernoulli(0.5)) {  // the better ad goes left or right at random
+          std::swap(pr.left, pr.right);
+          label = 1 - label;
+        }
+        pairs.push_back(pr);
+        labels.push_back(label);
+        target[i][0] = smoothed_a[pr.left] * options_.ctr_scale;
+        target[i][1] = smoothed_a[pr.right] * options_.ctr_scale;
+      }
+      const double warm =
+          std::min(1.0, static_cast<double>(steps + 1) /
+                            static_cast<double>(std::max<int64_t>(1, options_.warmup_steps)));
+      for (auto& g : opt.param_groups()) g.options().set_lr(options_.lr * warm);
+      const auto [logits, point] = forward(t.ads, pairs);
+      const auto dev = torch::Device(device_);
+      const auto loss = rewards::caig_pair_loss(logits, torch::tensor(labels).to(dev), point,
+                                                target.to(dev), options_.point_weight);
+      opt.zero_grad();
+      loss.backward();
+      if (options_.grad_clip > 0)
+        torch::nn::utils::clip_grad_norm_(net_->parameters(), options_.grad_clip);
+      opt.step();
+      ctx.meter.add_samples(2 * options_.batch_size);
+      ctx.meter.add_steps();
+      ++steps;
+      last_loss = loss.detach();
+      if (steps % 10 == 0) progress.set(steps);
+    }
+    progress.finish();
+    info_ = {{"steps", steps},
+             {"last_loss", last_loss.defined() ? last_loss.item<double>() : 0.0},
+             {"parameters", parameter_count()},
+             {"pretrained", options_.pretrained},
+             {"checkpoint", checkpoint_.string()},
+             {"input", "composite left|right image + <bos> title attributes <judge>"}};
+  }
+
+  std::vector<double> prob_left(const AdSet& ads, const std::vector<PairIndex>& pairs) override {
+    std::vector<double> p;
+    score(ads, pairs, [&](const at::Tensor& logits, const at::Tensor&) {
+      const auto v =
+          torch::softmax(logits.to(torch::kDouble), 1).select(1, 0).to(torch::kCPU).contiguous();
+      p.insert(p.end(), v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
+    });
+    return p;
+  }
+
+  // The point branch on the ad paired with itself (mean of the two slots).
+  std::vector<double> ctr(const AdSet& ads) override {
+    std::vector<PairIndex> self;
+    for (int64_t i = 0; i < ads.size(); ++i) self.push_back({i, i});
+    std::vector<double> c;
+    score(ads, self, [&](const at::Tensor&, const at::Tensor& point) {
+      const auto v = (point.to(torch::kDouble).mean(1) / options_.ctr_scale)
+                         .clamp(0.0, 1.0)
+                         .to(torch::kCPU)
+                         .contiguous();
+      c.insert(c.end(), v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
+    });
+    return c;
+  }
+
+  nlohmann::json info() const override { return info_; }
+
+ private:
+  void build(const TrainContext& ctx) {
+    torch::manual_seed(derive_seed(ctx.seed, "init"));
+    backbone::MultimodalLM lm{nullptr};
+    if (options_.pretrained) {
+      checkpoint_ = options_.checkpoint.empty() ? ctx.pretrained_checkpoint
+                                                : std::filesystem::path(options_.checkpoint);
+      if (checkpoint_.empty())
+        fail(
+            "reward model caig: no pretrained backbone; run the pretrain stage first, set "
+            "reward_models.caig.checkpoint, or set reward_models.caig.pretrained = false");
+      auto ck = backbone::load_checkpoint(checkpoint_, torch::Device(device_));
+      lm = ck.model;
+      tokenizer_ = ck.tokenizer;
+    } else {
+      lm = backbone::MultimodalLM(scratch_backbone_, tokenizer_.vocab_info());
+    }
+    net_ = CaigRewardNet(lm);
+    net_->to(torch::Device(device_));
+  }
+
+  // Token rows "<bos> title attributes <judge>" of each pair's product (the left ad's fields: both
+  // ads of a pair show the same product).
+  std::pair<at::Tensor, at::Tensor> text(const AdSet& ads,
+                                         const std::vector<PairIndex>& pairs) const {
+    std::vector<std::vector<int64_t>> rows;
+    size_t longest = 0;
+    const int64_t judge = tokenizer_.id(backbone::kTaskJudge);
+    for (const auto& pr : pairs) {
+      const AdInfo& a = ads.ads.at(static_cast<size_t>(pr.left));
+      data::CreativeRecord c;
+      c.title = a.title;
+      c.attributes = a.attributes;
+      std::vector<int64_t> ids = {tokenizer_.bos_id()};
+      for (int64_t id : pretraining::product_context(tokenizer_, c)) ids.push_back(id);
+      const auto max_len = static_cast<size_t>(net_->lm->options().max_text_len);
+      if (ids.size() + 1 > max_len) ids.resize(max_len - 1);  // keep room for <judge>
+      ids.push_back(judge);
+      longest = std::max(longest, ids.size());
+      rows.push_back(std::move(ids));
+    }
+    auto tokens = torch::full({static_cast<int64_t>(rows.size()), static_cast<int64_t>(longest)},
+                              tokenizer_.pad_id(), torch::kLong);
+    auto lengths = torch::empty({static_cast<int64_t>(rows.size())}, torch::kLong);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      for (size_t j = 0; j < rows[i].size(); ++j)
+        tokens[static_cast<int64_t>(i)][static_cast<int64_t>(j)] = rows[i][j];
+      lengths[static_cast<int64_t>(i)] = static_cast<int64_t>(rows[i].size());
+    }
+    const auto dev = torch::Device(device_);
+    return {tokens.to(dev), lengths.to(dev)};
+  }
+
+  std::pair<at::Tensor, at::Tensor> forward(const AdSet& ads, const std::vector<PairIndex>& pairs) {
+    const auto [tokens, lengths] = text(ads, pairs);
+    return net_->forward(rewards::composite_images(ads.images, pairs, device_), tokens, lengths);
+  }
+
+  template <class Sink>
+  void score(const AdSet& ads, const std::vector<PairIndex>& pairs, Sink sink) {
+    if (!net_) fail("reward model caig has not been trained (train() loads the backbone)");
+    torch::NoGradGuard no_grad;
+    net_->eval();
+    const auto n = static_cast<int64_t>(pairs.size());
+    for (int64_t start = 0; start < n; start += options_.eval_batch_size) {
+      const std::vector<PairIndex> chunk(
+          pairs.begin() + start, pairs.begin() + std::min(n, start + options_.eval_batch_size));
+      const auto [logits, point] = forward(ads, chunk);
+      sink(logits, point);
+    }
+  }
+
+  int64_t parameter_count() const {
+    int64_t n = 0;
+    for (const auto& p : net_->parameters()) n += p.numel();
+    return n;
+  }
+
+  Options options_;
+  backbone::BackboneOptions scratch_backbone_;
+  backbone::Tokenizer tokenizer_;
+  std::string device_ = "cpu";
+  std::filesystem::path checkpoint_;
+  CaigRewardNet net_{nullptr};
+  nlohmann::json info_ = nlohmann::json::object();
+};
+
+}  // namespace
+
+void register_plugins(Plugins& p) {
+  p.reward_models.add("caig",
+                      "CAIG's reward model (paper section 4): pretrained backbone over the two ads "
+                      "side by side + caption and attributes; pair head CE + 0.5 point-branch MSE",
+                      Options::defaults(), [](const nlohmann::json& cfg, const PluginContext& ctx) {
+                        return std::make_unique<CaigRewardModel>(cfg, ctx);
+                      });
+}
+
+}  // namespace caig::reward

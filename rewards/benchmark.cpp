@@ -1,0 +1,208 @@
+#include "rewards/benchmark.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "harness/config.h"
+#include "harness/error.h"
+#include "harness/plugins.h"
+#include "harness/seeds.h"
+#include "metrics/pairwise.h"
+#include "metrics/stats.h"
+#include "rewards/ad_set.h"
+#include "rewards/evaluate.h"
+#include "rewards/reward_model.h"
+
+namespace caig::rewards {
+
+nlohmann::json BenchmarkOptions::defaults() {
+  const BenchmarkOptions o;
+  return {{"data", ""},  // dataset directory; empty: the run's world (<run>/data)
+          {"variants", o.variants},
+          {"models", {"caig", "vam", "cg4ctr", "lr", "fm", "deepfm", "judge", "random", "oracle"}},
+          {"seeds", o.seeds},
+          {"train_split", o.train_split},
+          {"eval_split", o.eval_split},
+          {"both_orders", o.both_orders},
+          {"bootstrap", o.bootstrap}};
+}
+
+BenchmarkOptions BenchmarkOptions::from_config(const nlohmann::json& stage,
+                                               const nlohmann::json& experiment,
+                                               const std::string& device) {
+  BenchmarkOptions o;
+  o.variants = stage.at("variants").get<std::vector<std::string>>();
+  o.models = stage.at("models").get<std::vector<std::string>>();
+  o.seeds = stage.at("seeds").get<int>();
+  o.train_split = stage.at("train_split").get<std::string>();
+  o.eval_split = stage.at("eval_split").get<std::string>();
+  o.both_orders = stage.at("both_orders").get<bool>();
+  o.bootstrap = stage.at("bootstrap").get<int>();
+  o.image_size = at_path(experiment, "world.image_size").get<int64_t>();
+  o.limits = BudgetLimits::from_json(at_path(experiment, "budget"));
+  o.device = device;
+  for (const auto& v : o.variants)
+    if (v != "commercial" && v != "public")
+      fail("reward benchmark: unknown dataset variant '{}'; known: commercial, public", v);
+  if (o.models.empty()) fail("reward benchmark: no models listed");
+  for (const auto& m : o.models) plugins().reward_models.get(m);  // unknown names fail here
+  if (o.seeds < 1) fail("reward benchmark: seeds must be at least 1, got {}", o.seeds);
+  return o;
+}
+
+void check_reward_model_configs(const nlohmann::json& experiment, const std::string& source) {
+  if (!experiment.contains("reward_models")) return;
+  for (const auto& [name, c] : experiment.at("reward_models").items())
+    plugins().reward_models.resolve_config(name, c, source);
+}
+
+namespace {
+
+nlohmann::json model_config(const nlohmann::json& experiment, const std::string& name) {
+  const nlohmann::json overrides =
+      experiment.contains("reward_models") && experiment["reward_models"].contains(name)
+          ? experiment["reward_models"][name]
+          : nlohmann::json();
+  return plugins().reward_models.resolve_config(name, overrides, "reward_models");
+}
+
+// Sums the spent budget of several seeds (peak memory: the maximum).
+nlohmann::json sum_spent(const std::vector<nlohmann::json>& spent) {
+  nlohmann::json s = spent.front();
+  for (size_t i = 1; i < spent.size(); ++i) {
+    s["samples"] = s["samples"].get<int64_t>() + spent[i]["samples"].get<int64_t>();
+    s["steps"] = s["steps"].get<int64_t>() + spent[i]["steps"].get<int64_t>();
+    s["device_seconds"] =
+        s["device_seconds"].get<double>() + spent[i]["device_seconds"].get<double>();
+    s["peak_memory_bytes"] = std::max(s["peak_memory_bytes"].get<int64_t>(),
+                                      spent[i]["peak_memory_bytes"].get<int64_t>());
+  }
+  return s;
+}
+
+std::vector<metrics::PairPrediction> subset(const std::vector<metrics::PairPrediction>& all,
+                                            const std::string& category) {
+  std::vector<metrics::PairPrediction> out;
+  for (const auto& p : all)
+    if (p.category == category) out.push_back(p);
+  return out;
+}
+
+}  // namespace
+
+BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const BenchmarkOptions& options,
+                                     const nlohmann::json& experiment, uint64_t seed) {
+  if (options.limits.max_samples <= 0 && options.limits.max_steps <= 0 &&
+      options.limits.max_device_seconds <= 0)
+    fail(
+        "reward benchmark: [budget] sets no limit; set budget.max_samples or "
+        "budget.max_device_seconds so every model gets the same, finite budget");
+  for (const auto& m : options.models) model_config(experiment, m);  // check before any work
+
+  BenchmarkResult result;
+  const uint64_t bench_seed = derive_seed(seed, "reward_accuracy");
+  nlohmann::json datasets = nlohmann::json::object();
+  for (const auto& variant : options.variants) {
+    if (variant == "commercial" && !dataset.has_text)
+      fail("reward benchmark: variant 'commercial' needs a dataset with text; this one has none");
+    const data::Dataset d = variant == "public" ? without_text(dataset) : dataset;
+    const TrainingSet train = make_training_set(d, options.train_split, options.image_size);
+    const EvalSet eval = make_eval_set(d, options.eval_split, options.image_size);
+    nlohmann::json models = nlohmann::json::object();
+    for (const auto& name : options.models) {
+      const nlohmann::json cfg = model_config(experiment, name);
+      std::vector<std::vector<metrics::PairPrediction>> per_seed;
+      std::vector<nlohmann::json> seed_metrics, spent;
+      nlohmann::json info;
+      bool trainable = false;
+      for (int s = 0; s < options.seeds; ++s) {
+        const uint64_t seed_s = derive_seed(bench_seed, static_cast<uint64_t>(s));
+        PluginContext pctx{&experiment, derive_seed(seed_s, name)};
+        auto model = plugins().reward_models.create(name, cfg, pctx, "reward_models");
+        trainable = model->trainable();
+        BudgetMeter meter(options.limits, options.device);
+        if (trainable) {
+          TrainContext tc{train, meter, options.device, derive_seed(seed_s, name),
+                          options.pretrained_checkpoint};
+          meter.start();
+          model->train(tc);
+          meter.stop();
+          spent.push_back(meter.spent());
+        }
+        auto preds = predict_pairs(*model, name, eval, options.both_orders);
+        metrics::PairwiseOptions po;
+        po.bootstrap = options.bootstrap;
+        po.seed = derive_seed(bench_seed, "bootstrap");
+        nlohmann::json m = metrics::evaluate_pairs(preds, po);
+        m.erase("by_category");  // pooled over seeds below
+        m["seed"] = s;
+        if (trainable) m["spent"] = meter.spent();
+        seed_metrics.push_back(std::move(m));
+        info = model->info();
+        auto rows =
+            prediction_records(eval, preds, {{"dataset", variant}, {"model", name}, {"seed", s}});
+        result.records.insert(result.records.end(), rows.begin(), rows.end());
+        per_seed.push_back(std::move(preds));
+      }
+      metrics::PairwiseOptions po;
+      po.bootstrap = options.bootstrap;
+      po.seed = derive_seed(bench_seed, "bootstrap");
+      nlohmann::json mm;
+      mm["trainable"] = trainable;
+      mm["config"] = cfg;
+      mm["info"] = info;
+      mm["observed"] = metrics::pooled_seeds_accuracy(per_seed, po, false).to_json();
+      mm["true"] = metrics::pooled_seeds_accuracy(per_seed, po, true).to_json();
+      std::vector<double> auc, bias, consistency, both;
+      for (const auto& sm : seed_metrics) {
+        auc.push_back(sm["auc"].get<double>());
+        bias.push_back(sm["both_orders"]["position_bias"].get<double>());
+        consistency.push_back(sm["both_orders"]["consistency"].get<double>());
+        both.push_back(sm["both_orders"]["both"]["accuracy"].get<double>());
+      }
+      mm["auc"] = metrics::mean(auc);
+      mm["position_bias"] = metrics::mean(bias);
+      mm["consistency"] = metrics::mean(consistency);
+      mm["both_orders_accuracy"] = metrics::mean(both);
+      nlohmann::json by_cat = nlohmann::json::object();
+      std::map<std::string, int> cats;
+      for (const auto& p : per_seed.front()) cats[p.category]++;
+      for (const auto& [c, n] : cats) {
+        std::vector<std::vector<metrics::PairPrediction>> sub;
+        for (const auto& ps : per_seed) sub.push_back(subset(ps, c));
+        by_cat[c] = metrics::pooled_seeds_accuracy(sub, po, false).to_json();
+      }
+      mm["by_category"] = by_cat;
+      mm["per_seed"] = seed_metrics;
+      if (trainable) {
+        const auto total = sum_spent(spent);
+        mm["spent"] = {
+            {"samples_per_seed", total["samples"].get<double>() / options.seeds},
+            {"device_seconds_per_seed", total["device_seconds"].get<double>() / options.seeds},
+            {"steps_per_seed", total["steps"].get<double>() / options.seeds}};
+        result.budget[variant + "/" + name] = total;
+      }
+      models[name] = mm;
+    }
+    datasets[variant] = {{"models", models},
+                         {"eval_pairs", eval.pairs.size()},
+                         {"eval_ads", eval.ads.size()},
+                         {"train_pairs", train.pairs.size()},
+                         {"train_ads", train.ads.size()},
+                         {"train_products", train.products.size()}};
+  }
+  result.metrics = {{"datasets", datasets},
+                    {"models", options.models},
+                    {"variants", options.variants},
+                    {"seeds", options.seeds},
+                    {"train_split", options.train_split},
+                    {"eval_split", options.eval_split},
+                    {"budget_limits", options.limits.to_json()},
+                    {"bootstrap", options.bootstrap}};
+  return result;
+}
+
+}  // namespace caig::rewards

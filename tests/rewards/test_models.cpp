@@ -1,0 +1,153 @@
+// Every built-in reward model: trains within the budget, answers probabilities, and scores that do
+// not depend on the evaluation batch size, on which pairs are asked together, or on padding.
+#include <cmath>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "../support/test_util.h"
+#include "baselines/register.h"
+#include "harness/budget.h"
+#include "harness/error.h"
+#include "harness/plugins.h"
+#include "methods/reward/caig_reward_model.h"
+#include "reward_fixture.h"
+#include "rewards/ad_set.h"
+#include "rewards/register.h"
+
+using namespace caig;
+
+namespace {
+
+Plugins& reward_plugins() {
+  static Plugins p = [] {
+    Plugins q;
+    baselines::register_plugins(q);
+    reward::register_plugins(q);
+    rewards::register_plugins(q);
+    return q;
+  }();
+  return p;
+}
+
+struct Sets {
+  TrainingSet train;
+  rewards::EvalSet eval;
+};
+
+const Sets& sets() {
+  static Sets s = [] {
+    const auto& d = caig::testing::tiny_world_on_disk();
+    return Sets{rewards::make_training_set(d, "train", 32), rewards::make_eval_set(d, "test", 32)};
+  }();
+  return s;
+}
+
+std::unique_ptr<RewardModel> trained(const std::string& name, nlohmann::json overrides,
+                                     BudgetMeter& meter) {
+  static const nlohmann::json experiment = caig::testing::tiny_experiment();
+  if (name == "caig") overrides["pretrained"] = false;  // no checkpoint in a unit test
+  PluginContext ctx{&experiment, 5};
+  auto m = reward_plugins().reward_models.create(name, overrides, ctx, "test");
+  if (m->trainable()) {
+    TrainContext tc{sets().train, meter, "cpu", 99, {}};
+    meter.start();
+    m->train(tc);
+    meter.stop();
+  }
+  return m;
+}
+
+const std::vector<std::string> kBuiltin = {"caig",   "vam",   "cg4ctr", "lr",    "fm",
+                                           "deepfm", "judge", "random", "oracle"};
+
+}  // namespace
+
+TEST(RewardModels, TrainWithinTheBudgetAndAnswerProbabilities) {
+  torch::set_num_threads(1);
+  for (const auto& name : kBuiltin) {
+    BudgetMeter meter(BudgetLimits{0, 3, 0.0}, "cpu");
+    auto m = trained(name, nlohmann::json::object(), meter);
+    if (m->trainable()) {
+      EXPECT_EQ(meter.steps(), 3) << name;
+      EXPECT_GT(meter.samples(), 0) << name;
+      EXPECT_EQ(meter.exhausted_by(), "steps") << name;
+    }
+    const auto p = m->prob_left(sets().eval.ads, sets().eval.pairs);
+    ASSERT_EQ(p.size(), sets().eval.pairs.size()) << name;
+    for (double v : p) {
+      EXPECT_GE(v, 0.0) << name;
+      EXPECT_LE(v, 1.0) << name;
+    }
+    if (m->has_ctr()) {
+      const auto c = m->ctr(sets().eval.ads);
+      ASSERT_EQ(static_cast<int64_t>(c.size()), sets().eval.ads.size()) << name;
+      for (double v : c) EXPECT_TRUE(v >= 0.0 && v <= 1.0) << name << " ctr " << v;
+    }
+  }
+}
+
+TEST(RewardModels, ScoresDoNotDependOnBatchSizeOrGrouping) {
+  torch::set_num_threads(1);
+  const auto& eval = sets().eval;
+  for (const auto& name : kBuiltin) {
+    const bool batched = name != "random" && name != "oracle";
+    BudgetMeter m1(BudgetLimits{0, 3, 0.0}, "cpu"), m32(BudgetLimits{0, 3, 0.0}, "cpu");
+    auto a = trained(
+        name, batched ? nlohmann::json{{"eval_batch_size", 1}} : nlohmann::json::object(), m1);
+    auto b = trained(
+        name, batched ? nlohmann::json{{"eval_batch_size", 32}} : nlohmann::json::object(), m32);
+    const auto pa = a->prob_left(eval.ads, eval.pairs);
+    const auto pb = b->prob_left(eval.ads, eval.pairs);
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) EXPECT_NEAR(pa[i], pb[i], 1e-5) << name << " pair " << i;
+    // Asking a pair on its own gives the same answer as asking it among all (padding and
+    // neighbours in the batch do not matter).
+    for (size_t i = 0; i < std::min<size_t>(pa.size(), 5); ++i) {
+      const auto alone = b->prob_left(eval.ads, {eval.pairs[i]});
+      EXPECT_NEAR(alone.at(0), pb[i], 1e-5) << name << " pair " << i;
+    }
+  }
+}
+
+TEST(RewardModels, OracleReadsTheTrueCtr) {
+  BudgetMeter meter(BudgetLimits{0, 1, 0.0}, "cpu");
+  auto m = trained("oracle", nlohmann::json::object(), meter);
+  AdSet ads;
+  ads.ads.resize(3);
+  ads.images = torch::zeros({3, 3, 4, 4}, torch::kUInt8);
+  ads.true_ctr = {0.02, 0.03, 0.02};
+  const auto p = m->prob_left(ads, {{0, 1}, {1, 0}, {0, 2}});
+  EXPECT_LT(p[0], 0.5);
+  EXPECT_GT(p[1], 0.5);
+  EXPECT_EQ(p[2], 0.5);  // equal CTRs: an exact tie
+  ads.true_ctr.clear();
+  EXPECT_NE(caig::testing::error_of([&] {
+              m->prob_left(ads, {{0, 1}});
+            }).find("true CTR"),
+            std::string::npos);
+}
+
+TEST(RewardModels, ConfigErrorsNameTheKey) {
+  PluginContext ctx{nullptr, 1};
+  const auto msg = caig::testing::error_of([&] {
+    reward_plugins().reward_models.create("vam", {{"widht", 3}}, ctx, "exp.toml");
+  });
+  EXPECT_NE(msg.find("widht"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("exp.toml"), std::string::npos) << msg;
+  EXPECT_NE(
+      caig::testing::error_of([&] { reward_plugins().reward_models.get("vma"); }).find("known:"),
+      std::string::npos);
+  EXPECT_THROW(reward_plugins().reward_models.create("vam", {{"objective", "pairwise"}}, ctx),
+               Error);
+}
+
+TEST(RewardModels, CaigNeedsABackboneWhenPretrained) {
+  const nlohmann::json experiment = caig::testing::tiny_experiment();
+  PluginContext ctx{&experiment, 5};
+  auto m = reward_plugins().reward_models.create("caig", nlohmann::json::object(), ctx);
+  BudgetMeter meter(BudgetLimits{0, 1, 0.0}, "cpu");
+  TrainContext tc{sets().train, meter, "cpu", 1, {}};
+  const auto msg = caig::testing::error_of([&] { m->train(tc); });
+  EXPECT_NE(msg.find("pretrain"), std::string::npos) << msg;
+}
