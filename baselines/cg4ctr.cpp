@@ -78,47 +78,29 @@ class Cg4ctrModel : public PointScorerModel {
       : PointScorerModel(PointScorerOptions::from_json(cfg)), cfg_(cfg) {}
 
  protected:
-  void build(const TrainingSet& t, const std::string& device) override {
-    fields_.fit(t.ads);
-    // The training ads' fixed inputs are computed once.
-    std::vector<int64_t> all(static_cast<size_t>(t.ads.size()));
-    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-    train_set_ = &t.ads;
-    train_features_ = rewards::image_features_of(t.ads);
-    train_ids_ = fields_.encode(t.ads, all);
-    train_bags_ = fields_.title_bag(t.ads, all);
-    const auto& f = train_features_;
+  void build(const TrainingSet& t, const std::string&) override {
+    inputs_.fit(t.ads);
+    const auto& f = inputs_.train_features();
+    const auto& fields = inputs_.fields();
     net_ = Cg4ctrNet(cfg_.at("cnn_width").get<int64_t>(), cfg_.at("d_model").get<int64_t>(),
                      cfg_.at("layers").get<int64_t>(), cfg_.at("heads").get<int64_t>(),
-                     cfg_.at("outputs").get<int64_t>(), std::max<int64_t>(1, fields_.vocab_size()),
-                     fields_.cardinality(), fields_.num_fields(), f.mean(0),
-                     f.std(0).clamp_min(1e-3), t.ads.has_text);
-    (void)device;
+                     cfg_.at("outputs").get<int64_t>(), std::max<int64_t>(1, fields.vocab_size()),
+                     fields.cardinality(), fields.num_fields(), f.mean(0), f.std(0).clamp_min(1e-3),
+                     t.ads.has_text);
   }
   at::Tensor scores(const AdSet& ads, const std::vector<int64_t>& index) override {
-    const torch::Device dev(device_);
-    const auto images = rewards::float_images(ads.images, index, device_);
-    if (&ads == train_set_) {
-      const auto idx = torch::tensor(index, torch::kLong);
-      return net_->forward(images, train_features_.index_select(0, idx).to(dev),
-                           train_bags_.index_select(0, idx).to(dev),
-                           train_ids_.index_select(0, idx).to(dev));
-    }
-    return net_->forward(images, rewards::image_features(images),
-                         fields_.title_bag(ads, index).to(dev), fields_.encode(ads, index).to(dev));
+    return net_->forward(rewards::float_images(ads.images, index, device_),
+                         inputs_.image_features(ads, index, device_),
+                         inputs_.title_bags(ads, index, device_),
+                         inputs_.field_ids(ads, index, device_));
   }
   torch::nn::Module& module() override { return *net_; }
-  void end_training() override {
-    train_set_ = nullptr;
-    train_features_ = train_ids_ = train_bags_ = at::Tensor();
-  }
+  void end_training() override { inputs_.release(); }
 
  private:
   nlohmann::json cfg_;
-  rewards::ProductFields fields_;
+  FieldInputs inputs_;
   Cg4ctrNet net_{nullptr};
-  const AdSet* train_set_ = nullptr;  // only while training
-  at::Tensor train_features_, train_ids_, train_bags_;
 };
 
 }  // namespace

@@ -85,43 +85,26 @@ class ClassicCtrModel : public PointScorerModel {
 
  protected:
   void build(const TrainingSet& t, const std::string&) override {
-    fields_.fit(t.ads);
-    // The training ads' inputs are computed once; the features do not change during training.
-    std::vector<int64_t> all(static_cast<size_t>(t.ads.size()));
-    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-    train_set_ = &t.ads;
-    train_features_ = rewards::image_features_of(t.ads);
-    train_ids_ = fields_.encode(t.ads, all);
-    const auto& f = train_features_;
+    inputs_.fit(t.ads);
+    const auto& f = inputs_.train_features();
     const int64_t k = kind_ == Kind::LR ? 1 : cfg_.at("factors").get<int64_t>();
     std::vector<int64_t> hidden;
     if (kind_ == Kind::DeepFM) hidden = cfg_.at("hidden").get<std::vector<int64_t>>();
-    net_ = ClassicCtrNet(kind_, fields_.cardinality(), fields_.num_fields(), k, hidden, f.mean(0),
-                         f.std(0).clamp_min(1e-3));
+    net_ = ClassicCtrNet(kind_, inputs_.fields().cardinality(), inputs_.fields().num_fields(), k,
+                         hidden, f.mean(0), f.std(0).clamp_min(1e-3));
   }
   at::Tensor scores(const AdSet& ads, const std::vector<int64_t>& index) override {
-    const torch::Device dev(device_);
-    if (&ads == train_set_) {
-      const auto idx = torch::tensor(index, torch::kLong);
-      return net_->forward(train_features_.index_select(0, idx).to(dev),
-                           train_ids_.index_select(0, idx).to(dev));
-    }
-    return net_->forward(rewards::image_features(rewards::float_images(ads.images, index, device_)),
-                         fields_.encode(ads, index).to(dev));
+    return net_->forward(inputs_.image_features(ads, index, device_),
+                         inputs_.field_ids(ads, index, device_));
   }
   torch::nn::Module& module() override { return *net_; }
-  void end_training() override {
-    train_set_ = nullptr;
-    train_features_ = train_ids_ = at::Tensor();
-  }
+  void end_training() override { inputs_.release(); }
 
  private:
   Kind kind_;
   nlohmann::json cfg_;
-  rewards::ProductFields fields_;
+  FieldInputs inputs_;
   ClassicCtrNet net_{nullptr};
-  const AdSet* train_set_ = nullptr;  // only while training
-  at::Tensor train_features_, train_ids_;
 };
 
 }  // namespace

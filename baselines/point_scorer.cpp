@@ -9,6 +9,8 @@
 #include "harness/error.h"
 #include "harness/progress.h"
 #include "harness/seeds.h"
+#include "rewards/ad_set.h"
+#include "rewards/image_features.h"
 #include "rewards/losses.h"
 
 namespace caig::baselines {
@@ -53,6 +55,42 @@ PointScorerOptions PointScorerOptions::from_json(const nlohmann::json& j) {
   if (o.batch_size < 1 || o.eval_batch_size < 1) fail("batch sizes must be positive");
   if (o.temperature <= 0) fail("temperature must be positive, got {}", o.temperature);
   return o;
+}
+
+void FieldInputs::fit(const AdSet& train) {
+  fields_.fit(train);
+  std::vector<int64_t> all(static_cast<size_t>(train.size()));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  cached_ = &train;
+  features_ = rewards::image_features_of(train);
+  ids_ = fields_.encode(train, all);
+  bags_ = fields_.title_bag(train, all);
+}
+
+void FieldInputs::release() {
+  cached_ = nullptr;
+  features_ = ids_ = bags_ = at::Tensor();
+}
+
+at::Tensor FieldInputs::image_features(const AdSet& ads, const std::vector<int64_t>& index,
+                                       const std::string& device) const {
+  if (&ads == cached_)
+    return features_.index_select(0, torch::tensor(index, torch::kLong)).to(torch::Device(device));
+  return rewards::image_features(rewards::float_images(ads.images, index, device));
+}
+
+at::Tensor FieldInputs::field_ids(const AdSet& ads, const std::vector<int64_t>& index,
+                                  const std::string& device) const {
+  if (&ads == cached_)
+    return ids_.index_select(0, torch::tensor(index, torch::kLong)).to(torch::Device(device));
+  return fields_.encode(ads, index).to(torch::Device(device));
+}
+
+at::Tensor FieldInputs::title_bags(const AdSet& ads, const std::vector<int64_t>& index,
+                                   const std::string& device) const {
+  if (&ads == cached_)
+    return bags_.index_select(0, torch::tensor(index, torch::kLong)).to(torch::Device(device));
+  return fields_.title_bag(ads, index).to(torch::Device(device));
 }
 
 int64_t parameter_count(torch::nn::Module& m) {
@@ -153,16 +191,17 @@ void PointScorerModel::train(TrainContext& ctx) {
                {"parameters", parameter_count(module())}};
 }
 
-std::vector<double> PointScorerModel::all_scores(const AdSet& ads) {
+std::vector<double> PointScorerModel::scores_of(const AdSet& ads,
+                                                const std::vector<int64_t>& rows) {
   if (!built_) fail("the model has not been trained (train() builds it)");
   torch::NoGradGuard no_grad;
   std::vector<double> out;
-  out.reserve(static_cast<size_t>(ads.size()));
-  for (int64_t start = 0; start < ads.size(); start += options_.eval_batch_size) {
-    std::vector<int64_t> rows;
-    for (int64_t i = start; i < std::min(ads.size(), start + options_.eval_batch_size); ++i)
-      rows.push_back(i);
-    const auto s = score_rows(ads, rows, false).to(torch::kCPU).to(torch::kDouble).contiguous();
+  out.reserve(rows.size());
+  const auto n = static_cast<int64_t>(rows.size());
+  for (int64_t start = 0; start < n; start += options_.eval_batch_size) {
+    const std::vector<int64_t> chunk(rows.begin() + start,
+                                     rows.begin() + std::min(n, start + options_.eval_batch_size));
+    const auto s = score_rows(ads, chunk, false).to(torch::kCPU).to(torch::kDouble).contiguous();
     out.insert(out.end(), s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
   }
   return out;
@@ -170,19 +209,29 @@ std::vector<double> PointScorerModel::all_scores(const AdSet& ads) {
 
 std::vector<double> PointScorerModel::prob_left(const AdSet& ads,
                                                 const std::vector<PairIndex>& pairs) {
-  const auto s = all_scores(ads);
+  // Each ad is scored on its own, once, whichever pairs it appears in.
+  std::vector<int64_t> rows;
+  for (const auto& pr : pairs) {
+    rows.push_back(pr.left);
+    rows.push_back(pr.right);
+  }
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  const auto s = scores_of(ads, rows);
+  auto score = [&](int64_t ad) {
+    return s[static_cast<size_t>(std::lower_bound(rows.begin(), rows.end(), ad) - rows.begin())];
+  };
   std::vector<double> p;
   p.reserve(pairs.size());
-  for (const auto& pr : pairs) {
-    const double d = (s.at(static_cast<size_t>(pr.left)) - s.at(static_cast<size_t>(pr.right))) /
-                     options_.temperature;
-    p.push_back(1.0 / (1.0 + std::exp(-d)));
-  }
+  for (const auto& pr : pairs)
+    p.push_back(1.0 / (1.0 + std::exp(-(score(pr.left) - score(pr.right)) / options_.temperature)));
   return p;
 }
 
 std::vector<double> PointScorerModel::ctr(const AdSet& ads) {
-  auto s = all_scores(ads);
+  std::vector<int64_t> rows(static_cast<size_t>(ads.size()));
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(i);
+  auto s = scores_of(ads, rows);
   for (auto& v : s)
     v = options_.objective == "binomial" ? 1.0 / (1.0 + std::exp(-v))
                                          : std::clamp(v / options_.ctr_scale, 0.0, 1.0);

@@ -10,6 +10,7 @@
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
 
+#include "rewards/product_fields.h"
 #include "rewards/reward_model.h"
 
 namespace torch::nn {
@@ -65,9 +66,32 @@ class PointScorerModel : public RewardModel {
   PointScorerOptions options_;
 
  private:
-  std::vector<double> all_scores(const AdSet& ads);
+  std::vector<double> scores_of(const AdSet& ads, const std::vector<int64_t>& rows);
   nlohmann::json training_ = nlohmann::json::object();
   bool built_ = false;
+};
+
+// The product-side and fixed image inputs of the field-based baselines (CG4CTR, LR, FM, DeepFM):
+// the field vocabularies fitted on the training ads, and the training ads' inputs computed once
+// when training starts, so a step indexes them instead of recomputing them.
+class FieldInputs {
+ public:
+  void fit(const AdSet& train);  // fits the vocabularies and caches the training ads' inputs
+  void release();                // at the end of training: the training set goes away
+  const rewards::ProductFields& fields() const { return fields_; }
+  const at::Tensor& train_features() const { return features_; }  // between fit() and release()
+  // Rows `index` of ads, on `device`: cached for the training set, computed otherwise.
+  at::Tensor image_features(const AdSet& ads, const std::vector<int64_t>& index,
+                            const std::string& device) const;
+  at::Tensor field_ids(const AdSet& ads, const std::vector<int64_t>& index,
+                       const std::string& device) const;
+  at::Tensor title_bags(const AdSet& ads, const std::vector<int64_t>& index,
+                        const std::string& device) const;
+
+ private:
+  rewards::ProductFields fields_;
+  const AdSet* cached_ = nullptr;
+  at::Tensor features_, ids_, bags_;
 };
 
 // Parameter count of a module (for info()).

@@ -1,5 +1,7 @@
 #include "harness/config.h"
 
+#include <set>
+
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -79,17 +81,41 @@ nlohmann::json parse_toml_file(const std::filesystem::path& path) {
   }
 }
 
+namespace {
+
+// Top-level sections registered as open maps (plugin configs keyed by plugin name): they stay open
+// after a first layer has added entries to them.
+std::set<std::string>& open_sections() {
+  static std::set<std::string> s;
+  return s;
+}
+
+// Entries of an open map are checked by their plugin's registry, not here: layers merge deeply.
+void merge_unchecked(nlohmann::json& base, const nlohmann::json& overlay) {
+  for (const auto& [key, value] : overlay.items()) {
+    if (base.contains(key) && base[key].is_object() && value.is_object())
+      merge_unchecked(base[key], value);
+    else
+      base[key] = value;
+  }
+}
+
+}  // namespace
+
 void merge_checked(nlohmann::json& base, const nlohmann::json& overlay, const std::string& source,
                    const std::string& prefix) {
   if (!overlay.is_object()) fail("{}: '{}' must be a table", source, prefix);
-  const bool open_map = base.is_object() && base.empty();
+  const bool open_map = base.is_object() && (base.empty() || open_sections().count(prefix) > 0);
   for (const auto& [key, value] : overlay.items()) {
     const std::string path = prefix.empty() ? key : prefix + "." + key;
+    if (open_map) {
+      if (!value.is_object())
+        fail("{}: '{}' must be a table (the config of '{}')", source, path, key);
+      if (!base.contains(key)) base[key] = nlohmann::json::object();
+      merge_unchecked(base[key], value);
+      continue;
+    }
     if (!base.contains(key)) {
-      if (open_map) {
-        base[key] = value;
-        continue;
-      }
       fail("{}: unknown key '{}' (known keys under '{}': {})", source, path,
            prefix.empty() ? "top level" : prefix, join_keys(base));
     }
@@ -101,8 +127,8 @@ void merge_checked(nlohmann::json& base, const nlohmann::json& overlay, const st
       continue;
     }
     if (!compatible(target, value))
-      fail("{}: key '{}' must be {}, got {} ({})", source, path, type_name(target), type_name(value),
-           value.dump());
+      fail("{}: key '{}' must be {}, got {} ({})", source, path, type_name(target),
+           type_name(value), value.dump());
     if (target.is_array() && !target.empty()) {
       for (const auto& el : value)
         if (!compatible(target.front(), el))
@@ -124,7 +150,8 @@ void apply_set(nlohmann::json& config, const std::string& assignment) {
   const std::string text = assignment.substr(eq + 1);
   nlohmann::json value;
   try {
-    value = node_to_json(*toml::parse(std::string_view("v = " + text), std::string_view("--set"))["v"].node());
+    value = node_to_json(
+        *toml::parse(std::string_view("v = " + text), std::string_view("--set"))["v"].node());
   } catch (const toml::parse_error&) {
     value = text;  // a bare word
   }
@@ -200,6 +227,7 @@ nlohmann::json resolve_config(const nlohmann::json& defaults, const ResolveReque
 void add_config_section(const std::string& name, nlohmann::json defaults) {
   auto& s = sections();
   if (s.count(name)) fail("config section '{}' is registered twice", name);
+  if (defaults.is_object() && defaults.empty()) open_sections().insert(name);
   s.emplace(name, std::move(defaults));
 }
 

@@ -1,5 +1,9 @@
 #include <iostream>
 
+#include <fmt/format.h>
+
+#include "harness/files.h"
+
 #include "harness/cli/commands.h"
 #include "harness/cli/stages.h"
 
@@ -13,11 +17,16 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   sub->add_option("--preset", req->preset, "preset: smoke, cpu, paper")->capture_default_str();
   sub->add_option("--set", req->sets, "override a key, e.g. --set run.seed=3");
-  sub->add_option("--out", req->out, "run directory (default: <run.out_dir>/<name>-<preset>-seed<seed>)");
-  sub->add_flag("--force", req->force, "replace an existing run directory once the new run completes");
+  sub->add_option("--out", req->out,
+                  "run directory (default: <run.out_dir>/<name>-<preset>-seed<seed>)");
+  sub->add_flag("--force", req->force,
+                "replace an existing run directory once the new run completes");
   sub->callback([req] {
     const auto dir = run_experiment(*req);
-    std::cout << "run complete: " << dir.string() << "\nreport: " << (dir / "report.md").string() << "\n";
+    const auto timing = read_json(dir / "timing.json");
+    std::cout << "run complete: " << dir.string() << "\nreport: " << (dir / "report.md").string()
+              << fmt::format("\nwall-clock time: {:.1f} min\n",
+                             timing.at("total_seconds").get<double>() / 60.0);
   });
 }
 

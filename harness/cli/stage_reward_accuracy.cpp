@@ -77,7 +77,7 @@ void register_reward_accuracy_stage(Plugins& p) {
 void add_eval_rm_command(CLI::App& app) {
   struct Options {
     std::string preset = "cpu", data, model, experiment, variant = "commercial", checkpoint,
-                baseline, out;
+                baseline, out, split = "test";
     std::vector<std::string> sets;
     uint64_t seed = 7;
     int seeds = 1;
@@ -90,6 +90,8 @@ void add_eval_rm_command(CLI::App& app) {
   sub->add_option("--variant", opt->variant, "commercial, or public (the same data without text)")
       ->capture_default_str();
   sub->add_option("--seeds", opt->seeds, "training seeds")->capture_default_str();
+  sub->add_option("--split", opt->split, "the split whose pairs are evaluated (train, val, test)")
+      ->capture_default_str();
   sub->add_option("--preset", opt->preset, "preset: smoke, cpu, paper")->capture_default_str();
   sub->add_option("--config", opt->experiment, "experiment TOML ([budget], [reward_models.*])");
   sub->add_option("--set", opt->sets, "override a key, e.g. --set reward_models.vam.lr=0.01");
@@ -111,6 +113,7 @@ void add_eval_rm_command(CLI::App& app) {
     stage["variants"] = {opt->variant};
     stage["models"] = {opt->model};
     stage["seeds"] = opt->seeds;
+    stage["eval_split"] = opt->split;
     auto bo = rewards::BenchmarkOptions::from_config(stage, cfg, device);
     const data::Dataset d = data::load_dataset_dir(opt->data);
     bo.image_size = dataset_image_size(d, cfg);

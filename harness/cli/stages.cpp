@@ -1,5 +1,7 @@
 #include "harness/cli/stages.h"
 
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "datasets/shopworld/world_config.h"
@@ -68,7 +70,8 @@ std::string default_run_name(const nlohmann::json& cfg) {
 }
 
 std::string render_into(const fs::path& dir, const nlohmann::json& config,
-                        const nlohmann::json& metrics, const nlohmann::json& budget) {
+                        const nlohmann::json& metrics, const nlohmann::json& budget,
+                        const nlohmann::json& timing) {
   std::string md = fmt::format("# caig-bench run `{}` (preset `{}`, seed {})\n\n",
                                config.at("run").at("name").get<std::string>(),
                                config.at("run").at("preset").get<std::string>(),
@@ -87,6 +90,13 @@ std::string render_into(const fs::path& dir, const nlohmann::json& config,
                       b.at("device").get<std::string>(), b.at("samples").get<int64_t>(),
                       b.at("steps").get<int64_t>(), b.at("device_seconds").get<double>(),
                       static_cast<double>(b.at("peak_memory_bytes").get<int64_t>()) / (1 << 20));
+  if (timing.is_object() && timing.contains("total_seconds")) {
+    std::string parts;
+    for (const auto& [stage, sec] : timing.at("stages").items())
+      parts += fmt::format("{}{} {:.0f} s", parts.empty() ? "" : ", ", stage, sec.get<double>());
+    md += fmt::format("\nWall-clock time of the run: {:.1f} min ({}).\n",
+                      timing.at("total_seconds").get<double>() / 60.0, parts);
+  }
   write_file_atomic(dir / "report.md", md);
   return md;
 }
@@ -102,8 +112,8 @@ void register_stages(Plugins& p) {
 }
 
 fs::path run_experiment(const RunRequest& request) {
-  nlohmann::json cfg = resolve_config(default_config(),
-                                      {request.experiment, request.preset, request.sets});
+  nlohmann::json cfg =
+      resolve_config(default_config(), {request.experiment, request.preset, request.sets});
   const auto& run = cfg.at("run");
   const uint64_t seed = run.at("seed").get<uint64_t>();
   // Every stage and report named must exist before anything runs, and their configs must check.
@@ -111,8 +121,10 @@ fs::path run_experiment(const RunRequest& request) {
   PluginContext pctx{&cfg, seed};
   for (const auto& s : run.at("stages")) {
     const std::string name = s.get<std::string>();
-    const nlohmann::json overrides = cfg["stages"].contains(name) ? cfg["stages"][name] : nlohmann::json();
-    cfg["stages"][name] = plugins().stages.resolve_config(name, overrides, request.experiment.string());
+    const nlohmann::json overrides =
+        cfg["stages"].contains(name) ? cfg["stages"][name] : nlohmann::json();
+    cfg["stages"][name] =
+        plugins().stages.resolve_config(name, overrides, request.experiment.string());
     stages.push_back(plugins().stages.create(name, overrides, pctx, request.experiment.string()));
   }
   for (const auto& [name, c] : cfg["stages"].items())  // configs of stages not run still check
@@ -130,13 +142,22 @@ fs::path run_experiment(const RunRequest& request) {
   dir.write_json("config.json", cfg);
   dir.write_json("env.json", environment_info(device));
   nlohmann::json metrics = nlohmann::json::object(), budget = nlohmann::json::object();
+  // Wall-clock time per stage (not a budget: it includes data loading and evaluation).
+  nlohmann::json timing = {{"stages", nlohmann::json::object()}};
+  const auto run_start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < stages.size(); ++i) {
     StageContext ctx{cfg, dir, seed, device, metrics, budget};
+    const auto t0 = std::chrono::steady_clock::now();
     stages[i]->run(ctx);
+    timing["stages"][run.at("stages")[i].get<std::string>()] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
+  timing["total_seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
   dir.write_json("metrics.json", metrics);
   dir.write_json("budget.json", budget);
-  render_into(dir.path(), cfg, metrics, budget);
+  dir.write_json("timing.json", timing);
+  render_into(dir.path(), cfg, metrics, budget, timing);
   dir.commit();
   return dir.path();
 }
@@ -144,8 +165,11 @@ fs::path run_experiment(const RunRequest& request) {
 std::string render_reports(const fs::path& run_dir) {
   if (!fs::exists(run_dir / "metrics.json"))
     fail("{} is not a finished run (no metrics.json)", run_dir.string());
-  return render_into(run_dir, read_json(run_dir / "config.json"), read_json(run_dir / "metrics.json"),
-                     read_json(run_dir / "budget.json"));
+  const nlohmann::json timing =
+      fs::exists(run_dir / "timing.json") ? read_json(run_dir / "timing.json") : nlohmann::json();
+  return render_into(run_dir, read_json(run_dir / "config.json"),
+                     read_json(run_dir / "metrics.json"), read_json(run_dir / "budget.json"),
+                     timing);
 }
 
 }  // namespace caig::cli
