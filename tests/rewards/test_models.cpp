@@ -151,3 +151,56 @@ TEST(RewardModels, CaigNeedsABackboneWhenPretrained) {
   const auto msg = caig::testing::error_of([&] { m->train(tc); });
   EXPECT_NE(msg.find("pretrain"), std::string::npos) << msg;
 }
+
+namespace {
+
+// Ads whose only difference is brightness, and pairs labelled "the brighter ad wins": a rule every
+// trainable pixel model must pick up within a few hundred steps.
+TrainingSet brightness_rule_set(int64_t n_products, uint64_t seed) {
+  TrainingSet t;
+  torch::manual_seed(seed);
+  t.ads.images = torch::empty({2 * n_products, 3, 32, 32}, torch::kUInt8);
+  for (int64_t p = 0; p < n_products; ++p) {
+    t.products.push_back({2 * p, 2 * p + 1});
+    for (int k = 0; k < 2; ++k) {
+      const int64_t i = 2 * p + k;
+      const double level = k == 0 ? 170.0 : 90.0;
+      t.ads.images[i].copy_(
+          (torch::randn({3, 32, 32}) * 30.0 + level).clamp(0, 255).to(torch::kUInt8));
+      AdInfo a;
+      a.product_id = "p" + std::to_string(p);
+      a.category = "tea";
+      a.title = "green tea";
+      t.ads.ads.push_back(a);
+      t.impressions.push_back(5000);
+      t.clicks.push_back(k == 0 ? 250 : 150);
+    }
+    const bool bright_left = p % 2 == 0;
+    t.pairs.push_back(bright_left ? PairIndex{2 * p, 2 * p + 1} : PairIndex{2 * p + 1, 2 * p});
+    t.labels.push_back(bright_left ? 0 : 1);
+  }
+  return t;
+}
+
+}  // namespace
+
+TEST(RewardModels, LearnAPixelRule) {
+  torch::set_num_threads(1);
+  const nlohmann::json experiment = caig::testing::tiny_experiment();
+  const TrainingSet train = brightness_rule_set(96, 1);
+  const TrainingSet test = brightness_rule_set(32, 2);
+  for (const std::string name : {"caig", "vam"}) {
+    nlohmann::json cfg =
+        name == "caig" ? nlohmann::json{{"pretrained", false}} : nlohmann::json::object();
+    auto m =
+        reward_plugins().reward_models.create(name, cfg, PluginContext{&experiment, 3}, "test");
+    // The composite model needs a few hundred steps to learn to compare the two halves.
+    BudgetMeter meter(BudgetLimits{0, name == "caig" ? 300 : 100, 0.0}, "cpu");
+    TrainContext tc{train, meter, "cpu", 4, {}};
+    m->train(tc);
+    const auto p = m->prob_left(test.ads, test.pairs);
+    int correct = 0;
+    for (size_t i = 0; i < p.size(); ++i) correct += (p[i] > 0.5) == (test.labels[i] == 0);
+    EXPECT_GE(correct, 29) << name << ": " << correct << " of " << p.size();
+  }
+}
