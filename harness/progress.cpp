@@ -1,9 +1,9 @@
 #include "harness/progress.h"
 
+#include <unistd.h>
 #include <cstdlib>
 #include <iostream>
 #include <string>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -32,8 +32,12 @@ Progress::Progress(std::string label, int64_t total)
     : Progress(std::move(label), total, std::cerr, g_default) {}
 
 Progress::Progress(std::string label, int64_t total, std::ostream& out, ProgressMode mode)
-    : label_(std::move(label)), total_(total), out_(out), mode_(resolve(mode)),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : label_(std::move(label)),
+      total_(total),
+      out_(out),
+      mode_(resolve(mode)),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 Progress::~Progress() { finish(); }
 
@@ -67,9 +71,14 @@ void Progress::draw(bool final_line) {
   std::string eta;
   if (!final_line && rate > 0 && total_ > done_)
     eta = fmt::format(", eta {:.0f}s", static_cast<double>(total_ - done_) / rate);
-  const std::string text = fmt::format("{}: {}/{} ({:.0f}%) {:.1f}s, {:.1f}/s{}", label_, done_,
-                                       total_, 100 * frac, secs, rate, eta);
-  if (mode_ == ProgressMode::Terminal) {
+  // An open-ended loop (total 0, e.g. training until the budget is spent) shows a count only.
+  const std::string text = total_ > 0
+                               ? fmt::format("{}: {}/{} ({:.0f}%) {:.1f}s, {:.1f}/s{}", label_,
+                                             done_, total_, 100 * frac, secs, rate, eta)
+                               : fmt::format("{}: {} {:.1f}s, {:.1f}/s", label_, done_, secs, rate);
+  if (mode_ == ProgressMode::Terminal && total_ <= 0) {
+    out_ << '\r' << text << "\x1b[K" << (final_line ? "\n" : "") << std::flush;
+  } else if (mode_ == ProgressMode::Terminal) {
     const int width = 24;
     const int filled = static_cast<int>(frac * width);
     out_ << '\r' << '[' << std::string(filled, '#') << std::string(width - filled, ' ') << "] "

@@ -13,6 +13,7 @@ template <typename F>
 void for_each_field(BackboneOptions& o, F&& f) {
   f("image_size", o.image_size);
   f("patch", o.patch);
+  f("conv_stem", o.conv_stem);
   f("d_model", o.d_model);
   f("heads", o.heads);
   f("vision_layers", o.vision_layers);
@@ -75,6 +76,13 @@ void BackboneOptions::validate() const {
   };
   positive("image_size", image_size);
   positive("patch", patch);
+  if (conv_stem < 0)
+    fail("backbone options: 'conv_stem' must be 0 or positive (got {})", conv_stem);
+  if (conv_stem > 0 && patch % 4 != 0)
+    fail(
+        "backbone options: a conv stem ('conv_stem' {}) needs 'patch' to be a multiple of 4 (got "
+        "{})",
+        conv_stem, patch);
   positive("d_model", d_model);
   positive("heads", heads);
   positive("mlp_ratio", mlp_ratio);

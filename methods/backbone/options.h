@@ -10,7 +10,11 @@ namespace caig::backbone {
 struct BackboneOptions {
   int64_t image_size = 64;  // side of a single ad image; composites are image_size x 2*image_size
   int64_t patch = 8;        // vision patch side (pixels)
-  int64_t d_model = 128;    // width of the vision encoder and the LM
+  // Channels of a two-layer 3x3 stride-2 conv stem ahead of the patch embedding (0: none, the
+  // plain ViT patchify). With a stem, each patch token is built from overlapping local features
+  // instead of one linear map of raw pixels; the patch must then be a multiple of 4.
+  int64_t conv_stem = 0;
+  int64_t d_model = 128;  // width of the vision encoder and the LM
   int64_t heads = 4;
   int64_t vision_layers = 2;
   int64_t lm_layers = 4;

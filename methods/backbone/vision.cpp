@@ -9,9 +9,20 @@ namespace caig::backbone {
 VisionEncoderImpl::VisionEncoderImpl(const BackboneOptions& options_) : options(options_) {
   options.validate();
   const int64_t d = options.d_model;
+  int64_t in = 3, patch = options.patch;
+  if (options.conv_stem > 0) {
+    const int64_t c = options.conv_stem;
+    stem = register_module(
+        "stem", torch::nn::Sequential(
+                    torch::nn::Conv2d(torch::nn::Conv2dOptions(3, c, 3).stride(2).padding(1)),
+                    torch::nn::GELU(),
+                    torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c, 3).stride(2).padding(1)),
+                    torch::nn::GELU()));
+    in = c;
+    patch = options.patch / 4;  // the stem has already reduced each side by 4
+  }
   patch_embed = register_module(
-      "patch_embed",
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(3, d, options.patch).stride(options.patch)));
+      "patch_embed", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, d, patch).stride(patch)));
   row_pos = register_parameter("row_pos", torch::randn({options.max_grid_h, d}) * 0.02);
   col_pos = register_parameter("col_pos", torch::randn({options.max_grid_w, d}) * 0.02);
   layers = register_module("layers", torch::nn::ModuleList());
@@ -44,7 +55,9 @@ torch::Tensor VisionEncoderImpl::forward(const torch::Tensor& images) {
   check_size(images.size(2), images.size(3));
   const int64_t gh = images.size(2) / options.patch, gw = images.size(3) / options.patch;
   // [0, 1] -> [-1, 1], then [B, d, gh, gw] -> [B, gh * gw, d]
-  auto x = patch_embed(images * 2.0 - 1.0).flatten(2).transpose(1, 2);
+  auto x = images * 2.0 - 1.0;
+  if (stem) x = stem->forward(x);
+  x = patch_embed(x).flatten(2).transpose(1, 2);
   auto pos = (row_pos.slice(0, 0, gh).unsqueeze(1) + col_pos.slice(0, 0, gw).unsqueeze(0))
                  .reshape({gh * gw, options.d_model});
   x = x + pos;

@@ -6,6 +6,7 @@
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
@@ -27,6 +28,7 @@ struct VisionEncoderImpl : torch::nn::Module {
   void check_size(int64_t height, int64_t width) const;
 
   BackboneOptions options;
+  torch::nn::Sequential stem{nullptr};  // registered only when options.conv_stem > 0
   torch::nn::Conv2d patch_embed{nullptr};
   // Position (r, c) embeds as row_pos[r] + col_pos[c]: one table per axis, so grids of any shape
   // up to max_grid_h x max_grid_w share what they learn.

@@ -198,6 +198,34 @@ TEST(VisionEncoder, AcceptsSquareAndCompositeRejectsOffGridSizes) {
   EXPECT_THROW(enc(torch::zeros({1, 1, 64, 64})), caig::Error);
 }
 
+TEST(VisionEncoder, ConvStemKeepsTheTokenGridAndItsStateNames) {
+  BackboneOptions o = tiny_options();
+  o.image_size = 64;
+  o.patch = 16;
+  o.max_grid_h = 4;
+  o.max_grid_w = 8;
+  o.conv_stem = 8;
+  torch::manual_seed(0);
+  VisionEncoder enc(o);
+  torch::NoGradGuard no_grad;
+  // 64 px at patch 16: 4 x 4 tokens, the stem's two stride-2 convs included; composites too.
+  EXPECT_EQ(enc(images(2, 64, 64)).sizes(), (std::vector<int64_t>{2, 16, o.d_model}));
+  EXPECT_EQ(enc(images(1, 64, 128)).sizes(), (std::vector<int64_t>{1, 32, o.d_model}));
+  // The stem's parameters appear only when it is on, so checkpoints without it load unchanged.
+  bool has_stem = false;
+  for (const auto& p : enc->named_parameters())
+    has_stem = has_stem || p.key().rfind("stem.", 0) == 0;
+  EXPECT_TRUE(has_stem);
+  o.conv_stem = 0;
+  VisionEncoder plain(o);
+  for (const auto& p : plain->named_parameters())
+    EXPECT_NE(p.key().rfind("stem.", 0), 0u) << p.key();
+  o.conv_stem = 8;
+  o.patch = 6;  // not a multiple of 4
+  o.image_size = 48;
+  EXPECT_THROW(o.validate(), caig::Error);
+}
+
 // ----------------------------------------------------------------------------------------------
 // LM outputs
 

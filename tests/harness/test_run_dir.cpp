@@ -12,7 +12,8 @@ namespace fs = std::filesystem;
 
 namespace {
 fs::path fresh(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("caig_rd_" + std::to_string(::getpid()) + "_" + name);
+  const fs::path p =
+      fs::temp_directory_path() / ("caig_rd_" + std::to_string(::getpid()) + "_" + name);
   fs::remove_all(p);
   fs::remove_all(p.string() + ".failed");
   return p;
@@ -81,8 +82,9 @@ TEST(Files, JsonlReportsFileAndLine) {
     EXPECT_NE(std::string(e.what()).find("x.jsonl:3"), std::string::npos) << e.what();
   }
   int bad = 0, good = 0;
-  caig::read_jsonl(dir / "x.jsonl", [&](const nlohmann::json&, int64_t) { ++good; },
-                   [&](int64_t line, const std::string&) { bad += static_cast<int>(line); });
+  caig::read_jsonl(
+      dir / "x.jsonl", [&](const nlohmann::json&, int64_t) { ++good; },
+      [&](int64_t line, const std::string&) { bad += static_cast<int>(line); });
   EXPECT_EQ(good, 1);
   EXPECT_EQ(bad, 3);
 }
@@ -90,14 +92,14 @@ TEST(Files, JsonlReportsFileAndLine) {
 TEST(Files, ResolveInsideRejectsEscapes) {
   const auto dir = fresh("inside");
   fs::create_directories(dir / "images");
-  EXPECT_EQ(caig::resolve_inside(dir, "images/a.png", "m:1"), fs::weakly_canonical(dir / "images/a.png"));
+  EXPECT_EQ(caig::resolve_inside(dir, "images/a.png", "m:1"),
+            fs::weakly_canonical(dir / "images/a.png"));
   EXPECT_THROW(caig::resolve_inside(dir, "../a.png", "m:1"), caig::Error);
   EXPECT_THROW(caig::resolve_inside(dir, "images/../../a.png", "m:1"), caig::Error);
   EXPECT_THROW(caig::resolve_inside(dir, "/etc/passwd", "m:1"), caig::Error);
   fs::create_directory_symlink("/tmp", dir / "link");
   EXPECT_THROW(caig::resolve_inside(dir, "link/x.png", "m:1"), caig::Error);
 }
-
 
 TEST(Progress, PlainLinesAtMostOnePerTenth) {
   std::ostringstream out;
@@ -110,6 +112,16 @@ TEST(Progress, PlainLinesAtMostOnePerTenth) {
   EXPECT_EQ(lines, 10);  // nine tenths and the final line
   EXPECT_EQ(s.find('\r'), std::string::npos);
   EXPECT_NE(s.find("loop: 1000/1000 (100%)"), std::string::npos);
+}
+
+TEST(Progress, OpenEndedLoopShowsACountOnly) {
+  std::ostringstream out;
+  {
+    caig::Progress p("training", 0, out, caig::ProgressMode::Lines);
+    for (int i = 0; i < 250; ++i) p.tick();
+  }
+  EXPECT_EQ(out.str().rfind("training: 250 ", 0), 0u) << out.str();
+  EXPECT_EQ(out.str().find('%'), std::string::npos) << out.str();
 }
 
 TEST(Progress, QuietPrintsNothingAndTerminalRedraws) {
