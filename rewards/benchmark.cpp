@@ -104,6 +104,9 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const Benchma
 
   BenchmarkResult result;
   const uint64_t bench_seed = derive_seed(seed, "reward_accuracy");
+  metrics::PairwiseOptions po;
+  po.bootstrap = options.bootstrap;
+  po.seed = derive_seed(bench_seed, "bootstrap");
   nlohmann::json datasets = nlohmann::json::object();
   for (const auto& variant : options.variants) {
     if (variant == "commercial" && !dataset.has_text)
@@ -133,12 +136,12 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const Benchma
           spent.push_back(meter.spent());
         }
         auto preds = predict_pairs(*model, name, eval, options.both_orders);
-        metrics::PairwiseOptions po;
-        po.bootstrap = options.bootstrap;
-        po.seed = derive_seed(bench_seed, "bootstrap");
-        nlohmann::json m = metrics::evaluate_pairs(preds, po);
-        m.erase("by_category");  // pooled over seeds below
-        m["seed"] = s;
+        // Per seed without the categories: those are pooled over seeds below.
+        nlohmann::json m = {{"seed", s},
+                            {"observed", metrics::observed_accuracy(preds, po).to_json()},
+                            {"true", metrics::true_accuracy(preds, po).to_json()},
+                            {"both_orders", metrics::both_orders(preds, po).to_json()},
+                            {"auc", metrics::pairwise_auc(preds)}};
         if (trainable) m["spent"] = meter.spent();
         seed_metrics.push_back(std::move(m));
         info = model->info();
@@ -147,9 +150,6 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const Benchma
         result.records.insert(result.records.end(), rows.begin(), rows.end());
         per_seed.push_back(std::move(preds));
       }
-      metrics::PairwiseOptions po;
-      po.bootstrap = options.bootstrap;
-      po.seed = derive_seed(bench_seed, "bootstrap");
       nlohmann::json mm;
       mm["trainable"] = trainable;
       mm["config"] = cfg;

@@ -67,7 +67,7 @@ class TorchScriptRewardModel : public RewardModel {
   }
 
   bool has_ctr() const override {
-    const_cast<TorchScriptRewardModel*>(this)->load();
+    load();
     return module_.find_method("ctr").has_value();
   }
   std::vector<double> ctr(const AdSet& ads) override {
@@ -88,7 +88,8 @@ class TorchScriptRewardModel : public RewardModel {
   nlohmann::json info() const override { return {{"path", path_}}; }
 
  private:
-  void load() {
+  // Loaded on first use (also from the const has_ctr()), so a config check never reads the file.
+  void load() const {
     if (loaded_) return;
     try {
       module_ = torch::jit::load(path_, torch::Device(device_));
@@ -103,8 +104,8 @@ class TorchScriptRewardModel : public RewardModel {
 
   std::string path_, device_;
   int64_t batch_;
-  bool loaded_ = false;
-  torch::jit::Module module_;
+  mutable bool loaded_ = false;
+  mutable torch::jit::Module module_;
 };
 
 }  // namespace
