@@ -64,9 +64,11 @@ fs::path sibling(const fs::path& dir, const char* tag) {
 
 }  // namespace
 
-void save_checkpoint(const fs::path& dir_in, MultimodalLM& model, const Tokenizer& tokenizer,
-                     const nlohmann::json& extra, torch::optim::Optimizer* optimizer,
-                     const nlohmann::json& trainer_state) {
+void save_checkpoint(
+    const fs::path& dir_in, MultimodalLM& model, const Tokenizer& tokenizer,
+    const nlohmann::json& extra, torch::optim::Optimizer* optimizer,
+    const nlohmann::json& trainer_state,
+    const std::vector<std::pair<std::string, torch::nn::Module*>>& training_modules) {
   // A trailing slash would leave filename() empty.
   const fs::path dir = dir_in.has_filename() ? dir_in : dir_in.parent_path();
   if (dir.empty()) fail("save_checkpoint: empty directory name");
@@ -96,6 +98,14 @@ void save_checkpoint(const fs::path& dir_in, MultimodalLM& model, const Tokenize
         state[kRngKey] = to_hex(gen.get_state());
       }
       write_json_atomic(tmp / "trainer_state.json", state);
+    }
+    for (const auto& [name, module] : training_modules) {
+      if (name.empty() || name == "model" || name == "optimizer" ||
+          name.find_first_of("/\\.") != std::string::npos)
+        fail("checkpoint {}: bad training module name '{}'", dir.string(), name);
+      torch::serialize::OutputArchive archive;
+      module->save(archive);
+      archive.save_to((tmp / (name + ".pt")).string());
     }
     // Swap in: the old checkpoint moves aside first, since rename() cannot replace a non-empty
     // directory; it is removed only once the new one is in place.
@@ -164,6 +174,29 @@ void load_optimizer_state(const fs::path& dir, torch::optim::Optimizer& optimize
     torch::load(optimizer, (dir / "optimizer.pt").string());
   } catch (const c10::Error& e) {
     fail("checkpoint {}: optimizer.pt is corrupt or does not match the optimizer: {}", dir.string(),
+         e.what_without_backtrace());
+  }
+}
+
+void load_training_module(const fs::path& dir, const std::string& name, torch::nn::Module& module) {
+  const std::string file = name + ".pt";
+  require_file(dir, file.c_str());
+  // Module::load replaces tensors whatever their shape, so the shapes are checked here.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  for (const auto& p : module.named_parameters())
+    shapes.emplace_back(p.key(), p.value().sizes().vec());
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from((dir / file).string());
+    module.load(archive);
+    for (const auto& [key, shape] : shapes) {
+      const auto now = module.named_parameters()[key].sizes().vec();
+      if (now != shape)
+        fail("checkpoint {}: {} holds {} of shape {}, the module needs {}", dir.string(), file, key,
+             c10::str(c10::IntArrayRef(now)), c10::str(c10::IntArrayRef(shape)));
+    }
+  } catch (const c10::Error& e) {
+    fail("checkpoint {}: {} is corrupt or does not match the module: {}", dir.string(), file,
          e.what_without_backtrace());
   }
 }

@@ -9,6 +9,9 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -32,10 +35,13 @@ struct Checkpoint {
 // Saves into `dir` (replacing an existing checkpoint there). With an optimizer, also writes
 // optimizer.pt and trainer_state.json = trainer_state plus {"torch_cpu_rng": <hex>} so
 // load_trainer_state can resume the global RNG stream (dropout, torch::rand) exactly.
-void save_checkpoint(const std::filesystem::path& dir, MultimodalLM& model,
-                     const Tokenizer& tokenizer, const nlohmann::json& extra = nullptr,
-                     torch::optim::Optimizer* optimizer = nullptr,
-                     const nlohmann::json& trainer_state = nlohmann::json::object());
+// training_modules: modules only the trainer needs (an auxiliary head), each saved as
+// <name>.pt beside the optimizer state and read back with load_training_module.
+void save_checkpoint(
+    const std::filesystem::path& dir, MultimodalLM& model, const Tokenizer& tokenizer,
+    const nlohmann::json& extra = nullptr, torch::optim::Optimizer* optimizer = nullptr,
+    const nlohmann::json& trainer_state = nlohmann::json::object(),
+    const std::vector<std::pair<std::string, torch::nn::Module*>>& training_modules = {});
 
 // Builds a fresh model from config.json and tokenizer.json and loads model.pt into it, on
 // `device`. Errors name the directory and the missing or corrupt file.
@@ -46,6 +52,10 @@ bool has_optimizer_state(const std::filesystem::path& dir);
 
 // Loads optimizer.pt into an optimizer built over the loaded model's parameters (same order).
 void load_optimizer_state(const std::filesystem::path& dir, torch::optim::Optimizer& optimizer);
+
+// Loads <name>.pt, written by save_checkpoint's training_modules, into `module`.
+void load_training_module(const std::filesystem::path& dir, const std::string& name,
+                          torch::nn::Module& module);
 
 // trainer_state.json without the RNG entry; restores LibTorch's CPU RNG when restore_rng.
 nlohmann::json load_trainer_state(const std::filesystem::path& dir, bool restore_rng = true);

@@ -153,10 +153,16 @@ torch::Tensor MultimodalLMImpl::logits_from(const torch::Tensor& hidden) {
 
 torch::Tensor MultimodalLMImpl::hidden_states(const torch::Tensor& images,
                                               const torch::Tensor& tokens,
-                                              const torch::Tensor& lengths) {
+                                              const torch::Tensor& lengths,
+                                              torch::Tensor* vision_tokens) {
   check_text(images, tokens, lengths);
   const auto dev = device();
-  auto prefix = image_prefix(images);
+  torch::Tensor prefix;
+  if (images.defined()) {
+    auto v = vision(images.to(dev, token_embed->weight.scalar_type()));
+    prefix = projector(v);
+    if (vision_tokens) *vision_tokens = v;
+  }
   const int64_t n_image = prefix.defined() ? prefix.size(1) : 0, T = tokens.size(1);
   auto positions = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(dev));
   // Right padding needs no key mask: causal attention keeps real positions from seeing the pads.
@@ -167,8 +173,9 @@ torch::Tensor MultimodalLMImpl::hidden_states(const torch::Tensor& images,
 }
 
 torch::Tensor MultimodalLMImpl::forward(const torch::Tensor& images, const torch::Tensor& tokens,
-                                        const torch::Tensor& lengths) {
-  return logits_from(hidden_states(images, tokens, lengths));
+                                        const torch::Tensor& lengths,
+                                        torch::Tensor* vision_tokens) {
+  return logits_from(hidden_states(images, tokens, lengths, vision_tokens));
 }
 
 torch::Tensor MultimodalLMImpl::token_logprobs(const torch::Tensor& images,

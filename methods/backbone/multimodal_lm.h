@@ -50,11 +50,13 @@ struct MultimodalLMImpl : torch::nn::Module {
   // images [B, 3, H, W] float in [0, 1], or undefined for text-only input; tokens [B, T] int64,
   // right-padded; lengths [B] int64 real lengths (1..T). Returns logits [B, T, V] of the text
   // positions; entries at padded positions are finite but meaningless.
+  // With vision_tokens, also hands back the vision encoder's output [B, N, d] (before the
+  // projector), so a training loss can read it without a second encoder pass.
   torch::Tensor forward(const torch::Tensor& images, const torch::Tensor& tokens,
-                        const torch::Tensor& lengths);
+                        const torch::Tensor& lengths, torch::Tensor* vision_tokens = nullptr);
   // Final-norm hidden states [B, T, d] of the text positions (the RM reads the last real token).
   torch::Tensor hidden_states(const torch::Tensor& images, const torch::Tensor& tokens,
-                              const torch::Tensor& lengths);
+                              const torch::Tensor& lengths, torch::Tensor* vision_tokens = nullptr);
   // [B, T]: entry t >= 1 is log p(tokens[t] | tokens[<t], image); entry 0 and padded positions
   // (t >= length) are 0. One batched forward pass.
   torch::Tensor token_logprobs(const torch::Tensor& images, const torch::Tensor& tokens,

@@ -17,6 +17,7 @@
 #include "methods/backbone/multimodal_lm.h"
 #include "methods/backbone/tokenizer.h"
 #include "methods/pretraining/image_bank.h"
+#include "methods/pretraining/slot_head.h"
 
 namespace caig::pretraining {
 
@@ -24,7 +25,27 @@ namespace {
 
 struct Batch {
   torch::Tensor images, tokens, lengths, target_mask;
+  std::vector<int64_t> creatives;
+  std::vector<bool> product;  // the row's image is the product cut-out, not the ad
 };
+
+// Slot labels [B, S]: the parsed truth of each creative's ad, -1 for unknown slots and for rows
+// whose image is the product cut-out (product[i]; empty: none is).
+torch::Tensor slot_labels(const std::vector<int64_t>& creatives, const std::vector<bool>& product,
+                          const std::vector<world::Background>& truth) {
+  const auto& slots = world::all_slots();
+  auto labels =
+      torch::full({static_cast<int64_t>(creatives.size()), static_cast<int64_t>(slots.size())}, -1,
+                  torch::kLong);
+  auto a = labels.accessor<int64_t, 2>();
+  for (size_t i = 0; i < creatives.size(); ++i) {
+    if (!product.empty() && product[i]) continue;
+    const auto& t = truth[static_cast<size_t>(creatives[i])];
+    for (size_t s = 0; s < slots.size(); ++s)
+      a[static_cast<int64_t>(i)][static_cast<int64_t>(s)] = t.get(slots[s]);
+  }
+  return labels;
+}
 
 Batch collate(const std::vector<const Example*>& ex, const ImageBank& bank, int64_t pad,
               const torch::Device& device) {
@@ -50,8 +71,12 @@ Batch collate(const std::vector<const Example*>& ex, const ImageBank& bank, int6
     creatives.push_back(e.creative);
     product.push_back(e.product_image);
   }
-  return {bank.batch(creatives, product).to(device), tokens.to(device), lengths.to(device),
-          mask.to(device)};
+  return {bank.batch(creatives, product).to(device),
+          tokens.to(device),
+          lengths.to(device),
+          mask.to(device),
+          creatives,
+          product};
 }
 
 struct LossAndAccuracy {
@@ -60,8 +85,9 @@ struct LossAndAccuracy {
 };
 
 // Next-token cross-entropy over the target positions only, and teacher-forced token accuracy.
-LossAndAccuracy target_loss(backbone::MultimodalLMImpl& model, const Batch& b) {
-  const auto logits = model.forward(b.images, b.tokens, b.lengths);
+LossAndAccuracy target_loss(backbone::MultimodalLMImpl& model, const Batch& b,
+                            torch::Tensor* vision_tokens = nullptr) {
+  const auto logits = model.forward(b.images, b.tokens, b.lengths, vision_tokens);
   const int64_t t = b.tokens.size(1);
   const auto pred = logits.slice(1, 0, t - 1);
   const auto next = b.tokens.slice(1, 1, t);
@@ -87,7 +113,8 @@ std::vector<size_t> permutation(size_t n, uint64_t seed) {
   std::vector<size_t> p(n);
   for (size_t i = 0; i < n; ++i) p[i] = i;
   Rng rng(seed);
-  for (size_t i = n; i > 1; --i) std::swap(p[i - 1], p[static_cast<size_t>(rng.uniform_int(static_cast<int>(i)))]);
+  for (size_t i = n; i > 1; --i)
+    std::swap(p[i - 1], p[static_cast<size_t>(rng.uniform_int(static_cast<int>(i)))]);
   return p;
 }
 
@@ -95,25 +122,73 @@ std::vector<size_t> permutation(size_t n, uint64_t seed) {
 std::vector<Example> subset(std::vector<Example> all, int64_t n, uint64_t seed) {
   const auto p = permutation(all.size(), seed);
   std::vector<Example> out;
-  for (size_t i = 0; i < p.size() && static_cast<int64_t>(out.size()) < n; ++i) out.push_back(std::move(all[p[i]]));
+  for (size_t i = 0; i < p.size() && static_cast<int64_t>(out.size()) < n; ++i)
+    out.push_back(std::move(all[p[i]]));
   return out;
 }
 
 double lr_at(const PretrainOptions& o, int64_t step) {
-  if (step < o.warmup_steps) return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps);
+  if (step < o.warmup_steps)
+    return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps);
   const double progress = static_cast<double>(step - o.warmup_steps) /
                           static_cast<double>(std::max<int64_t>(1, o.max_steps - o.warmup_steps));
   return o.lr * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(3.141592653589793 * std::min(1.0, progress))));
 }
 
+// Accuracy per slot of the auxiliary head on up to n ads of `split` (a seeded subset).
+nlohmann::json evaluate_slot_head(backbone::MultimodalLMImpl& model, SlotHeadImpl& head,
+                                  const data::Dataset& d,
+                                  const std::vector<world::Background>& truth,
+                                  const ImageBank& bank, const std::string& split, int64_t n,
+                                  uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  const bool model_training = model.is_training(), head_training = head.is_training();
+  model.eval();
+  head.eval();
+  std::vector<int64_t> ads;
+  for (size_t i = 0; i < d.creatives.size(); ++i)
+    if (d.creatives[i].split == split) ads.push_back(static_cast<int64_t>(i));
+  std::vector<int64_t> chosen;
+  for (size_t k : permutation(ads.size(), seed)) {
+    if (static_cast<int64_t>(chosen.size()) >= n) break;
+    chosen.push_back(ads[k]);
+  }
+  const auto& slots = world::all_slots();
+  std::vector<int64_t> correct(slots.size(), 0), labelled(slots.size(), 0);
+  for (size_t at = 0; at < chosen.size(); at += 64) {
+    const std::vector<int64_t> chunk(
+        chosen.begin() + static_cast<std::ptrdiff_t>(at),
+        chosen.begin() + static_cast<std::ptrdiff_t>(std::min(chosen.size(), at + 64)));
+    const auto labels = slot_labels(chunk, {}, truth);
+    const auto images = bank.ads(chunk).to(model.device());
+    const auto hits = slot_head_hits(head.forward(model.vision(images)), labels, head.slot_sizes());
+    for (size_t s = 0; s < slots.size(); ++s)
+      correct[s] += hits.correct[s], labelled[s] += hits.labelled[s];
+  }
+  nlohmann::json acc = nlohmann::json::object();
+  for (size_t s = 0; s < slots.size(); ++s)
+    acc[std::string(world::slot_name(slots[s]))] =
+        labelled[s] > 0 ? static_cast<double>(correct[s]) / static_cast<double>(labelled[s]) : 0.0;
+  if (model_training) model.train();
+  if (head_training) head.train();
+  return {{"examples", chosen.size()}, {"accuracy", acc}};
+}
+
 }  // namespace
 
 nlohmann::json PretrainOptions::to_json() const {
-  return {{"batch_size", batch_size},       {"max_steps", max_steps},
-          {"max_device_seconds", max_device_seconds}, {"lr", lr},
-          {"weight_decay", weight_decay},   {"warmup_steps", warmup_steps},
-          {"grad_clip", grad_clip},         {"eval_every", eval_every},
-          {"eval_examples", eval_examples}, {"sample_products", sample_products},
+  return {{"batch_size", batch_size},
+          {"max_steps", max_steps},
+          {"max_device_seconds", max_device_seconds},
+          {"lr", lr},
+          {"weight_decay", weight_decay},
+          {"warmup_steps", warmup_steps},
+          {"grad_clip", grad_clip},
+          {"eval_every", eval_every},
+          {"eval_examples", eval_examples},
+          {"sample_products", sample_products},
+          {"slot_head_weight", slot_head_weight},
+          {"slot_head_ads", slot_head_ads},
           {"mixture", mixture.to_json()}};
 }
 
@@ -130,12 +205,17 @@ PretrainOptions PretrainOptions::from_json(const nlohmann::json& j) {
     o.eval_every = j.at("eval_every").get<int64_t>();
     o.eval_examples = j.at("eval_examples").get<int64_t>();
     o.sample_products = j.at("sample_products").get<int64_t>();
+    o.slot_head_weight = j.at("slot_head_weight").get<double>();
+    o.slot_head_ads = j.at("slot_head_ads").get<int64_t>();
     o.mixture = TaskMixture::from_json(j.at("mixture"));
   } catch (const nlohmann::json::exception& e) {
     fail("pretrain config: {}", e.what());
   }
   if (o.batch_size <= 0 || o.max_steps <= 0 || o.eval_every <= 0 || o.warmup_steps < 0 || o.lr <= 0)
-    fail("pretrain config: batch_size, max_steps, eval_every and lr must be > 0, warmup_steps >= 0");
+    fail(
+        "pretrain config: batch_size, max_steps, eval_every and lr must be > 0, warmup_steps >= 0");
+  if (!(o.slot_head_weight >= 0) || o.slot_head_ads < 0)
+    fail("pretrain config: slot_head_weight and slot_head_ads must be >= 0");
   return o;
 }
 
@@ -160,7 +240,8 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
     int64_t generated = 0, well_formed = 0;
     for (size_t at = 0; at < examples.size(); at += static_cast<size_t>(opt.batch_size)) {
       std::vector<const Example*> chunk;
-      for (size_t k = at; k < std::min(examples.size(), at + static_cast<size_t>(opt.batch_size)); ++k)
+      for (size_t k = at; k < std::min(examples.size(), at + static_cast<size_t>(opt.batch_size));
+           ++k)
         chunk.push_back(&examples[k]);
       const Batch b = collate(chunk, bank, tok.pad_id(), device);
       const auto la = target_loss(model, b);
@@ -173,24 +254,34 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
       for (const auto* e : chunk) prompts.push_back(e->prompt());
       backbone::GenerateOptions g;
       g.temperature = 0;
-      g.max_new_tokens = std::min<int64_t>(32, model.options().max_text_len - static_cast<int64_t>(
-                                                    std::max_element(prompts.begin(), prompts.end(), [](auto& x, auto& y) { return x.size() < y.size(); })->size()));
+      g.max_new_tokens = std::min<int64_t>(
+          32, model.options().max_text_len -
+                  static_cast<int64_t>(
+                      std::max_element(prompts.begin(), prompts.end(), [](auto& x, auto& y) {
+                        return x.size() < y.size();
+                      })->size()));
       const auto res = model.generate(b.images, prompts, g, derive_seed(seed, at));
       for (size_t k = 0; k < chunk.size(); ++k) {
-        const auto& truth = world::parse_description(d.creatives[static_cast<size_t>(chunk[k]->creative)].description);
-        const auto got = world::parse_description(tok.decode(background_part(res.tokens[k], task, divider)));
+        const auto& truth = world::parse_description(
+            d.creatives[static_cast<size_t>(chunk[k]->creative)].description);
+        const auto got =
+            world::parse_description(tok.decode(background_part(res.tokens[k], task, divider)));
         ++generated;
         well_formed += got.well_formed();
         for (world::Slot s : world::all_slots())
-          slot_hits[std::string(world::slot_name(s))] += got.background.get(s) == truth.background.get(s);
+          slot_hits[std::string(world::slot_name(s))] +=
+              got.background.get(s) == truth.background.get(s);
       }
     }
-    nlohmann::json t = {{"examples", examples.size()},
-                        {"loss", count > 0 ? loss_sum / static_cast<double>(count) : 0.0},
-                        {"token_accuracy", count > 0 ? static_cast<double>(correct) / static_cast<double>(count) : 0.0}};
+    nlohmann::json t = {
+        {"examples", examples.size()},
+        {"loss", count > 0 ? loss_sum / static_cast<double>(count) : 0.0},
+        {"token_accuracy",
+         count > 0 ? static_cast<double>(correct) / static_cast<double>(count) : 0.0}};
     if (generated > 0) {
       nlohmann::json acc;
-      for (const auto& [slot, hits] : slot_hits) acc[slot] = static_cast<double>(hits) / static_cast<double>(generated);
+      for (const auto& [slot, hits] : slot_hits)
+        acc[slot] = static_cast<double>(hits) / static_cast<double>(generated);
       t["slot_accuracy"] = acc;
       t["well_formed_rate"] = static_cast<double>(well_formed) / static_cast<double>(generated);
     }
@@ -201,7 +292,8 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
   std::vector<Example> per_product;
   std::set<std::string> seen;
   double designer_matched = 0;
-  for (const auto& e : subset(build_task_examples(tok, d, split, Task::Prompt), 1 << 30, derive_seed(seed, "products"))) {
+  for (const auto& e : subset(build_task_examples(tok, d, split, Task::Prompt), 1 << 30,
+                              derive_seed(seed, "products"))) {
     const auto& c = d.creatives[static_cast<size_t>(e.creative)];
     if (static_cast<int64_t>(per_product.size()) >= opt.sample_products) break;
     if (!seen.insert(c.product_id).second) continue;
@@ -212,7 +304,8 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
   for (size_t at = 0; at < per_product.size(); at += static_cast<size_t>(opt.batch_size)) {
     std::vector<const Example*> chunk;
     std::vector<std::vector<int64_t>> prompts;
-    for (size_t k = at; k < std::min(per_product.size(), at + static_cast<size_t>(opt.batch_size)); ++k) {
+    for (size_t k = at; k < std::min(per_product.size(), at + static_cast<size_t>(opt.batch_size));
+         ++k) {
       chunk.push_back(&per_product[k]);
       prompts.push_back(per_product[k].prompt());
     }
@@ -220,19 +313,22 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
     backbone::GenerateOptions g;
     g.temperature = 1.0;
     g.max_new_tokens = 24;
-    const auto res = model.generate(b.images, prompts, g, derive_seed(seed, "sample" + std::to_string(at)));
+    const auto res =
+        model.generate(b.images, prompts, g, derive_seed(seed, "sample" + std::to_string(at)));
     for (size_t k = 0; k < chunk.size(); ++k) {
       const auto& c = d.creatives[static_cast<size_t>(chunk[k]->creative)];
       const auto got = world::parse_description(tok.decode(res.tokens[k]));
       ++sampled;
       well_formed += got.well_formed();
       const int cat = world::category_index(c.category);
-      matched += got.well_formed() && cat >= 0 && world::match_score(cat, got.background) >= match_threshold;
+      matched += got.well_formed() && cat >= 0 &&
+                 world::match_score(cat, got.background) >= match_threshold;
     }
   }
   out["sampled_descriptions"] = {
       {"products", sampled},
-      {"well_formed_rate", sampled ? static_cast<double>(well_formed) / static_cast<double>(sampled) : 0.0},
+      {"well_formed_rate",
+       sampled ? static_cast<double>(well_formed) / static_cast<double>(sampled) : 0.0},
       {"match_rate", sampled ? static_cast<double>(matched) / static_cast<double>(sampled) : 0.0},
       {"designer_match_rate", sampled ? designer_matched / static_cast<double>(sampled) : 0.0},
       {"temperature", 1.0}};
@@ -241,8 +337,8 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
 }
 
 PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
-                        const backbone::BackboneOptions& backbone_options, const PretrainOptions& opt,
-                        const std::string& device_name, uint64_t seed,
+                        const backbone::BackboneOptions& backbone_options,
+                        const PretrainOptions& opt, const std::string& device_name, uint64_t seed,
                         const std::filesystem::path& checkpoint_dir, bool resume) {
   if (!d.has_text) fail("pretraining needs a dataset with text (commercial)");
   if (bank.image_size() != backbone_options.image_size)
@@ -261,13 +357,27 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
   if (resuming) {
     auto ck = backbone::load_checkpoint(checkpoint_dir, device);
     if (ck.options.to_json() != backbone_options.to_json())
-      fail("cannot resume from {}: its backbone options differ from this run's", checkpoint_dir.string());
+      fail("cannot resume from {}: its backbone options differ from this run's",
+           checkpoint_dir.string());
     model = ck.model;
     tok = ck.tokenizer;
   }
   model->to(device);
   model->train();
-  torch::optim::AdamW optimizer(model->parameters(),
+  // The auxiliary slot head trains with the backbone (same optimizer, after its parameters).
+  const bool use_slot_head = opt.slot_head_weight > 0;
+  SlotHead slot_head(backbone_options.d_model, background_slot_sizes());
+  std::vector<torch::Tensor> params = model->parameters();
+  if (use_slot_head) {
+    if (resuming) backbone::load_training_module(checkpoint_dir, "slot_head", *slot_head);
+    slot_head->to(device);
+    slot_head->train();
+    for (const auto& p : slot_head->parameters()) params.push_back(p);
+  }
+  std::vector<world::Background> truth;
+  for (const auto& c : d.creatives)
+    truth.push_back(world::parse_description(c.description).background);
+  torch::optim::AdamW optimizer(params,
                                 torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
   if (resuming) {
     backbone::load_optimizer_state(checkpoint_dir, optimizer);
@@ -285,14 +395,44 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
     tok.encode(c.description, &unknown);
   }
 
+  // The slot head's extra ads for `step`: like the LM batches, a pure function of (seed, step).
+  std::vector<int64_t> train_ads;
+  for (size_t i = 0; i < d.creatives.size(); ++i)
+    if (d.creatives[i].split == "train") train_ads.push_back(static_cast<int64_t>(i));
+  std::vector<size_t> ads_perm;
+  int64_t ads_epoch = -1;
+  auto slot_head_ads_at = [&](int64_t at) {
+    std::vector<int64_t> out;
+    const auto m = static_cast<int64_t>(train_ads.size());
+    for (int64_t k = at * opt.slot_head_ads; m > 0 && k < (at + 1) * opt.slot_head_ads; ++k) {
+      if (k / m != ads_epoch) {
+        ads_epoch = k / m;
+        ads_perm = permutation(train_ads.size(),
+                               derive_seed(seed, "slot_head_ads" + std::to_string(ads_epoch)));
+      }
+      out.push_back(train_ads[ads_perm[static_cast<size_t>(k % m)]]);
+    }
+    return out;
+  };
+  double slot_loss_sum = 0;  // auxiliary loss since the last validation
+  int64_t slot_loss_count = 0;
   auto validate_and_save = [&](bool final_eval) {
     meter.stop();  // evaluation is not timed
-    auto eval = evaluate_backbone(*model, tok, d, bank, "val", opt, match_threshold, derive_seed(seed, "eval"));
+    auto eval = evaluate_backbone(*model, tok, d, bank, "val", opt, match_threshold,
+                                  derive_seed(seed, "eval"));
     eval["step"] = step;
+    if (use_slot_head) {
+      eval["slot_head"] = evaluate_slot_head(*model, *slot_head, d, truth, bank, "val",
+                                             opt.eval_examples, derive_seed(seed, "eval"));
+      eval["slot_head"]["train_loss"] = slot_loss_count > 0 ? slot_loss_sum / slot_loss_count : 0.0;
+      slot_loss_sum = 0, slot_loss_count = 0;
+    }
     history.push_back(eval);
     const nlohmann::json extra = {{"pretrain", opt.to_json()}, {"step", step}, {"seed", seed}};
+    std::vector<std::pair<std::string, torch::nn::Module*>> training_modules;
+    if (use_slot_head) training_modules.emplace_back("slot_head", slot_head.ptr().get());
     backbone::save_checkpoint(checkpoint_dir, model, tok, extra, &optimizer,
-                              {{"step", step}, {"history", history}});
+                              {{"step", step}, {"history", history}}, training_modules);
     if (!final_eval) meter.start();
   };
 
@@ -317,9 +457,24 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
     for (auto& group : optimizer.param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr_at(opt, step));
     optimizer.zero_grad();
-    auto la = target_loss(*model, b);
-    la.loss.backward();
-    if (opt.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), opt.grad_clip);
+    torch::Tensor vision_tokens;
+    auto la = target_loss(*model, b, use_slot_head ? &vision_tokens : nullptr);
+    torch::Tensor loss = la.loss;
+    if (use_slot_head) {
+      auto logits = slot_head(vision_tokens);
+      auto labels = slot_labels(b.creatives, b.product, truth);
+      if (opt.slot_head_ads > 0) {
+        const auto extra = slot_head_ads_at(step);
+        logits = torch::cat({logits, slot_head(model->vision(bank.ads(extra).to(device)))});
+        labels = torch::cat({labels, slot_labels(extra, {}, truth)});
+      }
+      const auto aux = slot_head_loss(logits, labels.to(device), slot_head->slot_sizes());
+      loss = loss + opt.slot_head_weight * aux;
+      slot_loss_sum += aux.item<double>();
+      ++slot_loss_count;
+    }
+    loss.backward();
+    if (opt.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, opt.grad_clip);
     optimizer.step();
     ++step;
     meter.add_steps();

@@ -32,9 +32,16 @@ struct PretrainOptions {
   double weight_decay = 0.01;
   int64_t warmup_steps = 60;
   double grad_clip = 1.0;
-  int64_t eval_every = 400;     // steps between validations (and checkpoints)
-  int64_t eval_examples = 192;  // validation examples per task
+  int64_t eval_every = 400;       // steps between validations (and checkpoints)
+  int64_t eval_examples = 192;    // validation examples per task
   int64_t sample_products = 192;  // validation products whose descriptions are sampled
+  // Weight of the auxiliary slot classifier on the vision tokens of ad images (slot_head.h);
+  // 0 trains with the LM loss alone.
+  double slot_head_weight = 1.0;
+  // Extra training ads per step that go through the vision encoder and the slot head only (not the
+  // LM): the encoder costs a fraction of the LM per image, so this buys more image signal per
+  // second.
+  int64_t slot_head_ads = 0;
   TaskMixture mixture;
   nlohmann::json to_json() const;
   static PretrainOptions from_json(const nlohmann::json& j);

@@ -563,6 +563,32 @@ fs::path temp_dir(const std::string& name) {
   return dir;
 }
 
+TEST(Checkpoint, TrainingModulesRoundTripBesideTheModel) {
+  auto m = tiny_model(6);
+  const auto dir = temp_dir("ckpt_modules");
+  torch::manual_seed(5);
+  torch::nn::Linear head(4, 3), fresh(4, 3);
+  save_checkpoint(dir / "a", m, tokenizer(), nullptr, nullptr, nlohmann::json::object(),
+                  {{"aux_head", head.ptr().get()}});
+  EXPECT_TRUE(fs::exists(dir / "a" / "aux_head.pt"));
+  load_training_module(dir / "a", "aux_head", *fresh);
+  EXPECT_TRUE(torch::equal(head->weight, fresh->weight));
+  EXPECT_TRUE(torch::equal(head->bias, fresh->bias));
+  // A missing file or a module of another shape is an error naming the file.
+  torch::nn::Linear other(5, 3);
+  try {
+    load_training_module(dir / "a", "aux_head", *other);
+    FAIL();
+  } catch (const caig::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("aux_head.pt"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load_training_module(dir / "a", "nope", *fresh), caig::Error);
+  EXPECT_THROW(save_checkpoint(dir / "b", m, tokenizer(), nullptr, nullptr,
+                               nlohmann::json::object(), {{"../x", head.ptr().get()}}),
+               caig::Error);
+  fs::remove_all(dir);
+}
+
 TEST(Checkpoint, SaveLoadGivesIdenticalOutputs) {
   auto m = tiny_model(6);
   const auto dir = temp_dir("ckpt");
