@@ -18,7 +18,9 @@ class PretrainingReport : public Report {
  public:
   std::string render(const ReportContext& ctx) const override {
     if (!ctx.metrics.contains("pretrain"))
-      fail("report pretraining: metrics.json has no 'pretrain' section (did the pretrain stage run?)");
+      fail(
+          "report pretraining: metrics.json has no 'pretrain' section (did the pretrain stage "
+          "run?)");
     const Table t = pretraining_table(ctx.metrics["pretrain"]);
     t.write(ctx.dir / "tables", "pretraining");
     return "## E-commerce pretraining\n\n" + t.markdown();
@@ -30,8 +32,8 @@ class PretrainingReport : public Report {
 Table pretraining_table(const nlohmann::json& m) {
   Table t;
   t.title = "Pretraining: validation figures per task";
-  t.columns = {"task", "loss", "token acc", "scene", "lighting", "style", "palette", "prop",
-               "well formed"};
+  t.columns = {"task",  "loss",    "token acc", "scene",      "lighting",
+               "style", "palette", "prop",      "well formed"};
   for (const auto& [task, v] : m.at("tasks").items()) {
     std::vector<std::string> row = {task, num(v, "loss"), num(v, "token_accuracy")};
     for (const char* slot : {"scene", "lighting", "style", "palette", "prop"})
@@ -39,9 +41,19 @@ Table pretraining_table(const nlohmann::json& m) {
     row.push_back(num(v, "well_formed_rate"));
     t.rows.push_back(row);
   }
+  // The auxiliary slot head's own accuracy on validation ads (absent when it was off).
+  if (m.contains("slot_head")) {
+    const auto& acc = m["slot_head"].at("accuracy");
+    std::vector<std::string> row = {"slot head", "", ""};
+    for (const char* slot : {"scene", "lighting", "style", "palette", "prop"})
+      row.push_back(num(acc, slot));
+    row.push_back("");
+    t.rows.push_back(row);
+  }
   const auto& s = m.at("sampled_descriptions");
   t.note = fmt::format(
-      "Slot columns: accuracy of greedy descriptions read from the ad. Sampled prompt-model "
+      "Slot columns: accuracy of greedy descriptions read from the ad (slot head: of the "
+      "auxiliary classifier on the vision tokens). Sampled prompt-model "
       "descriptions (temperature 1, {} validation products): well formed {:.3f}, match rate {:.3f} "
       "(the designers' own match rate on these products: {:.3f}). {} steps, {} examples seen.",
       s.at("products").get<int64_t>(), s.at("well_formed_rate").get<double>(),

@@ -173,13 +173,15 @@ void scene_studio(SceneContext& s) {
 }
 
 void scene_marble(SceneContext& s) {
+  // A dark stone backdrop over a white, boldly veined slab (dark above, bright and veined below),
+  // so the ring tells it from the bright-floored studio and snow.
   const double h = 0.56 + s.rng.uniform(-0.04, 0.04);
-  s.grade(h, 0.8f, 0.3f);
-  s.c.band(0, h, scaled(kWall, 0.8), scaled(kWall, 0.7));
+  s.grade(h, 0.7f, 0.3f);
+  s.c.band(0, h, rgb(62, 60, 66), rgb(42, 40, 46));
   const cv::Scalar marble = rgb(248, 248, 246);
   s.c.band(h, 1, marble, scaled(marble, 0.95));
-  const cv::Scalar vein = rgb(80, 80, 90);
-  for (int i = 0; i < 10; ++i) {
+  const cv::Scalar vein = rgb(70, 70, 82);
+  for (int i = 0; i < 14; ++i) {
     std::vector<cv::Point2d> p;
     double x = s.rng.uniform(-0.1, 1.1), y = s.rng.uniform(h, 1.0);
     const double dir = s.rng.uniform() < 0.5 ? -1 : 1;
@@ -188,7 +190,7 @@ void scene_marble(SceneContext& s) {
       x += dir * s.rng.uniform(0.08, 0.22);
       y = std::clamp(y + s.rng.uniform(-0.1, 0.1), h + 0.01, 1.02);
     }
-    s.c.polyline(p, i < 6 ? vein : mix(vein, kWhite, 0.4), 1);
+    s.c.polyline(p, i < 8 ? vein : mix(vein, kWhite, 0.4), i < 4 ? s.c.thick(0.03) : 1);
   }
   s.c.line(0, h, 1, h, rgb(120, 120, 125), s.c.thick(0.02));
 }
@@ -200,8 +202,8 @@ void scene_wooden_desk(SceneContext& s) {
   const cv::Scalar wood = rgb(160, 100, 55);
   s.c.band(h, 1, wood, scaled(wood, 0.8));
   const double phase = s.rng.uniform(0, 2 * kPi);
-  for (double y = h + 0.03; y < 1.02; y += s.rng.uniform(0.03, 0.05))
-    s.c.polyline(wave(y, 0.012, s.rng.uniform(0.3, 0.6), phase + y * 9), scaled(wood, 0.45), 1);
+  for (double y = h + 0.03; y < 1.02; y += s.rng.uniform(0.025, 0.04))
+    s.c.polyline(wave(y, 0.012, s.rng.uniform(0.3, 0.6), phase + y * 9), scaled(wood, 0.35), 1);
   s.c.ellipse(s.rng.uniform(0.05, 0.95), s.rng.uniform(h + 0.1, 0.95), 0.04, 0.015, 0,
               scaled(wood, 0.5));
   s.c.line(0, h, 1, h, mix(wood, kWhite, 0.6), s.c.thick(0.035));
@@ -344,16 +346,21 @@ void scene_beach(SceneContext& s) {
 
 void scene_forest(SceneContext& s) {
   s.grade(1.0, 0.45f, 0.45f);
+  // Misty light between the trees, so the dark trunks read as stripes on both sides.
   const cv::Scalar base = rgb(35, 75, 40);
   s.c.band(0, 1, mix(base, kWhite, 0.15), base);
-  const cv::Scalar trunk = rgb(85, 58, 38);
-  for (int i = 0; i < 8; ++i) {
-    const double x = s.rng.uniform(-0.02, 1.02), w = s.rng.uniform(0.025, 0.06);
-    s.c.rect(x - w / 2, 0.1, x + w / 2, 1, scaled(trunk, s.rng.uniform(0.7, 1.3)));
+  // Dark vertical trunks down both sides and a canopy of light and dark leaf clusters on top.
+  const cv::Scalar trunk = rgb(70, 46, 30);
+  for (int i = 0; i < 12; ++i) {
+    const double x = i < 4   ? s.rng.uniform(0.0, 0.12)
+                     : i < 8 ? s.rng.uniform(0.88, 1.0)
+                             : s.rng.uniform(-0.02, 1.02),
+                 w = s.rng.uniform(0.03, 0.06);
+    s.c.rect(x - w / 2, 0.1, x + w / 2, 1, scaled(trunk, s.rng.uniform(0.6, 1.1)));
   }
-  const cv::Scalar greens[] = {rgb(60, 135, 60), rgb(100, 170, 70), rgb(25, 90, 40)};
-  for (int i = 0; i < 16; ++i)
-    s.c.circle(s.rng.uniform(-0.05, 1.05), s.rng.uniform(-0.05, 0.3), s.rng.uniform(0.07, 0.13),
+  const cv::Scalar greens[] = {rgb(60, 135, 60), rgb(150, 205, 90), rgb(25, 90, 40)};
+  for (int i = 0; i < 20; ++i)
+    s.c.circle(s.rng.uniform(-0.05, 1.05), s.rng.uniform(-0.05, 0.3), s.rng.uniform(0.06, 0.12),
                greens[i % 3]);
   const cv::Scalar ground = rgb(70, 58, 32);
   s.c.band(0.86, 1, ground, scaled(ground, 0.8));
@@ -391,7 +398,8 @@ void scene_mountain(SceneContext& s) {
 void scene_snow(SceneContext& s) {
   const double h = 0.62 + s.rng.uniform(-0.04, 0.04);
   s.grade(h, 0.7f, 0.4f);
-  s.c.band(0, h, rgb(120, 140, 175), rgb(165, 180, 205));
+  s.c.band(0, h, rgb(105, 122, 160),
+           rgb(150, 165, 195));  // a grey-blue sky the flakes stand out on
   const cv::Scalar snow = rgb(250, 252, 255);
   s.c.band(h, 1, snow, rgb(215, 225, 240));
   for (int i = 0; i < 3; ++i)
@@ -402,9 +410,10 @@ void scene_snow(SceneContext& s) {
     s.c.poly({{x, h - t}, {x + 0.07, h + 0.02}, {x - 0.07, h + 0.02}}, rgb(30, 70, 55));
     s.c.poly({{x, h - t}, {x + 0.025, h - t * 0.6}, {x - 0.025, h - t * 0.6}}, kWhite);
   }
-  for (int i = 0; i < 70; ++i) {
+  // Dense falling snow: flakes of two or three pixels all over, the ring's signature.
+  for (int i = 0; i < 110; ++i) {
     const double y = s.rng.uniform(0, 1);
-    s.c.circle(s.rng.uniform(0, 1), y, s.rng.uniform(0.012, 0.025),
+    s.c.circle(s.rng.uniform(0, 1), y, s.rng.uniform(0.018, 0.032),
                y < h ? kWhite : rgb(140, 165, 205));
   }
 }
@@ -435,12 +444,15 @@ void scene_night_city(SceneContext& s) {
   s.c.band(0, 0.82, rgb(12, 14, 45), rgb(50, 34, 90));
   const cv::Scalar lights[] = {rgb(255, 215, 90), rgb(255, 215, 90), rgb(255, 60, 200),
                                rgb(60, 230, 255)};
+  // Towers reach into the top band, with lit windows in dense rows (points of light on black are
+  // what tells night city from the dark forest).
   for (double x = s.rng.uniform(-0.15, 0); x < 1.05;) {
-    const double w = s.rng.uniform(0.12, 0.22), top = s.rng.uniform(0.08, 0.42);
+    const double w = s.rng.uniform(0.12, 0.22), top = s.rng.uniform(0.0, 0.3);
     s.c.rect(x, top, x + w - 0.01, 0.84, rgb(16, 16, 24));
-    for (double wy = top + 0.04; wy < 0.8; wy += 0.07)
-      for (double wx = x + 0.025; wx < x + w - 0.03; wx += 0.055)
-        if (s.rng.uniform() < 0.5) s.c.rect(wx, wy, wx + 0.025, wy + 0.025, lights[s.rng.uniform_int(4)]);
+    for (double wy = top + 0.02; wy < 0.8; wy += 0.06)
+      for (double wx = x + 0.02; wx < x + w - 0.03; wx += 0.05)
+        if (s.rng.uniform() < 0.7)
+          s.c.rect(wx, wy, wx + 0.03, wy + 0.03, lights[s.rng.uniform_int(4)]);
     x += w;
   }
   s.c.band(0.84, 1, rgb(22, 20, 30), rgb(12, 12, 18));
@@ -471,12 +483,14 @@ void scene_water_splash(SceneContext& s) {
   const cv::Scalar water = rgb(40, 140, 215);
   s.c.band(0, 1, mix(water, kWhite, 0.35), scaled(water, 0.8));
   const double cx = 0.5 + s.rng.uniform(-0.1, 0.1);
-  for (int i = 0; i < 4; ++i)  // splash crowns rising from the bottom
-    s.c.ellipse(cx, 1.0, 0.35 + 0.13 * i, 0.18 + 0.12 * i, 0, rgb(245, 250, 255), s.c.thick(0.03),
+  for (int i = 0; i < 5; ++i)  // splash crowns rising from the bottom
+    s.c.ellipse(cx, 1.0, 0.35 + 0.13 * i, 0.18 + 0.14 * i, 0, rgb(245, 250, 255), s.c.thick(0.04),
                 180, 360);
-  for (int i = 0; i < 26; ++i) {
-    const double x = s.rng.uniform(0, 1), y = s.rng.uniform(0, 1), r = s.rng.uniform(0.015, 0.04);
+  // Bubbles with a dark rim: rings of light and dark that no other scene has.
+  for (int i = 0; i < 44; ++i) {
+    const double x = s.rng.uniform(0, 1), y = s.rng.uniform(0, 1), r = s.rng.uniform(0.02, 0.045);
     s.c.circle(x, y, r, mix(water, kWhite, 0.7));
+    s.c.circle(x, y, r, scaled(water, 0.45), 1);
     s.c.circle(x - r * 0.3, y - r * 0.3, r * 0.35, kWhite);
   }
 }
@@ -796,7 +810,8 @@ void style_cozy(Canvas& c, Rng& rng) {
 }
 
 void style_tech(Canvas& c, Rng& rng) {
-  const int n = c.n(), step = std::max(4, n / 8), ox = rng.uniform_int(step), oy = rng.uniform_int(step);
+  const int n = c.n(), step = std::max(4, n / 8), ox = rng.uniform_int(step),
+            oy = rng.uniform_int(step);
   const cv::Scalar cyan = rgb(0, 230, 255);
   translucent(c.img(), 0.4, [&](Canvas& l) {
     for (int x = ox; x < n; x += step) l.img().col(x).setTo(cyan);

@@ -102,11 +102,10 @@ LossAndAccuracy target_loss(backbone::MultimodalLMImpl& model, const Batch& b,
   return out;
 }
 
-// The background part of a generated sequence: after the <background> divider for `describe`.
+// The background part of a generated sequence: before the <title> divider for `describe`.
 std::vector<int64_t> background_part(const std::vector<int64_t>& ids, Task task, int64_t divider) {
   if (task != Task::Describe) return ids;
-  const auto it = std::find(ids.begin(), ids.end(), divider);
-  return it == ids.end() ? std::vector<int64_t>{} : std::vector<int64_t>(it + 1, ids.end());
+  return {ids.begin(), std::find(ids.begin(), ids.end(), divider)};
 }
 
 std::vector<size_t> permutation(size_t n, uint64_t seed) {
@@ -228,7 +227,7 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
   model.eval();
   const torch::Device device = model.device();
   nlohmann::json out;
-  const int64_t divider = tok.id(backbone::kTaskBackground);
+  const int64_t divider = tok.id(backbone::kTaskTitle);
 
   for (Task task : {Task::Describe, Task::Background, Task::Title, Task::Prompt}) {
     const auto examples = subset(build_task_examples(tok, d, split, task), opt.eval_examples,

@@ -12,10 +12,14 @@ constexpr const char* kNames[kNumTasks] = {"describe", "background", "title", "p
 
 std::string_view task_token(Task t) {
   switch (t) {
-    case Task::Describe: return backbone::kTaskDescribe;
-    case Task::Background: return backbone::kTaskBackground;
-    case Task::Title: return backbone::kTaskTitle;
-    case Task::Prompt: return backbone::kTaskPrompt;
+    case Task::Describe:
+      return backbone::kTaskDescribe;
+    case Task::Background:
+      return backbone::kTaskBackground;
+    case Task::Title:
+      return backbone::kTaskTitle;
+    case Task::Prompt:
+      return backbone::kTaskPrompt;
   }
   return backbone::kTaskDescribe;
 }
@@ -65,13 +69,15 @@ std::string attributes_text(const nlohmann::json& a) {
                      get("brand_tier"), get("rating"));
 }
 
-std::vector<int64_t> product_context(const backbone::Tokenizer& tok, const data::CreativeRecord& c) {
+std::vector<int64_t> product_context(const backbone::Tokenizer& tok,
+                                     const data::CreativeRecord& c) {
   auto ids = tok.encode(c.title);
   append(ids, tok.encode(attributes_text(c.attributes)));
   return ids;
 }
 
-Example make_example(const backbone::Tokenizer& tok, const data::Dataset& d, int64_t index, Task task) {
+Example make_example(const backbone::Tokenizer& tok, const data::Dataset& d, int64_t index,
+                     Task task) {
   const auto& c = d.creatives.at(static_cast<size_t>(index));
   if (c.title.empty() || c.description.empty())
     fail("pretraining needs titles and descriptions (a `commercial` dataset); creative {} has none",
@@ -84,9 +90,11 @@ Example make_example(const backbone::Tokenizer& tok, const data::Dataset& d, int
   std::vector<int64_t> target;
   switch (task) {
     case Task::Describe:
-      target = tok.encode(c.title);
-      target.push_back(tok.id(backbone::kTaskBackground));  // divides product from background
-      append(target, tok.encode(c.description));
+      // Background first, read from the pixels alone; then the product. (Title first made the
+      // scene lean on the generated title's category instead of the image: measured lower.)
+      target = tok.encode(c.description);
+      target.push_back(tok.id(backbone::kTaskTitle));  // divides background from product
+      append(target, tok.encode(c.title));
       break;
     case Task::Background:
     case Task::Prompt:
@@ -135,7 +143,8 @@ std::vector<Example> build_task_examples(const backbone::Tokenizer& tok, const d
                                          const std::string& split, Task task) {
   std::vector<Example> out;
   for (size_t i = 0; i < d.creatives.size(); ++i)
-    if (d.creatives[i].split == split) out.push_back(make_example(tok, d, static_cast<int64_t>(i), task));
+    if (d.creatives[i].split == split)
+      out.push_back(make_example(tok, d, static_cast<int64_t>(i), task));
   return out;
 }
 

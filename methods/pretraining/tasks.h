@@ -1,7 +1,7 @@
 // The three e-commerce pretraining tasks of CAIG (paper section 3), built as token sequences from a
 // ShopWorld dataset. Torch-free: tensors are made by the trainer.
 //
-//   describe    (1) image understanding: ad image -> "title <background> description"
+//   describe    (1) image understanding: ad image -> "description <title> title"
 //   background  (2) multimodal content understanding: ad image + title + attributes -> the ad's
 //                   background description
 //   title       (2) multimodal content understanding: ad image + attributes -> title

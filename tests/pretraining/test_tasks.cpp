@@ -39,8 +39,8 @@ TEST(PretrainTasks, SequencesFollowTheLayout) {
     const std::vector<int64_t> target(e.tokens.begin() + e.target_start, e.tokens.end() - 1);
     switch (task) {
       case Task::Describe:
-        EXPECT_EQ(tok.decode(target, false), c.title + " <background> " +
-                                                 tok.decode(tok.encode(c.description)));
+        EXPECT_EQ(tok.decode(target, false),
+                  tok.decode(tok.encode(c.description)) + " <title> " + c.title);
         break;
       case Task::Background:
       case Task::Prompt:
@@ -71,7 +71,8 @@ TEST(PretrainTasks, MixtureFollowsWeightsAndIsSeeded) {
   const auto& d = tiny_world();
   TaskMixture only_prompt;
   only_prompt.weights = {{Task::Prompt, 1.0}, {Task::Describe, 0.0}};
-  for (const auto& e : build_examples(tok, d, "train", only_prompt, 1)) EXPECT_EQ(e.task, Task::Prompt);
+  for (const auto& e : build_examples(tok, d, "train", only_prompt, 1))
+    EXPECT_EQ(e.task, Task::Prompt);
   const auto a = build_examples(tok, d, "train", TaskMixture{}, 5);
   const auto b = build_examples(tok, d, "train", TaskMixture{}, 5);
   ASSERT_EQ(a.size(), b.size());

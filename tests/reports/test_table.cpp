@@ -1,15 +1,17 @@
 #include <gtest/gtest.h>
 
 #include "harness/error.h"
+#include "reports/pretraining_report.h"
 #include "reports/table.h"
 
 using caig::reports::Table;
 
 TEST(Table, MarkdownLatexCsv) {
   Table t{"Accuracy", {"model", "acc"}, {{"caig_rm", "0.71"}, {"a_b, \"q\"", "50%"}}, "simulated"};
-  EXPECT_EQ(t.markdown(),
-            "**Accuracy**\n\n| model | acc |\n| --- | ---: |\n| caig_rm | 0.71 |\n| a_b, \"q\" | 50% |\n"
-            "\nsimulated\n");
+  EXPECT_EQ(
+      t.markdown(),
+      "**Accuracy**\n\n| model | acc |\n| --- | ---: |\n| caig_rm | 0.71 |\n| a_b, \"q\" | 50% |\n"
+      "\nsimulated\n");
   EXPECT_EQ(t.csv(), "model,acc\ncaig_rm,0.71\n\"a_b, \"\"q\"\"\",50%\n");
   const std::string tex = t.latex();
   EXPECT_NE(tex.find("\\toprule"), std::string::npos);
@@ -21,4 +23,29 @@ TEST(Table, MarkdownLatexCsv) {
 TEST(Table, RaggedRowIsAnError) {
   Table t{"x", {"a", "b"}, {{"1"}}, ""};
   EXPECT_THROW(t.markdown(), caig::Error);
+}
+
+TEST(PretrainingTable, TasksThenTheSlotHeadRow) {
+  const auto m = nlohmann::json::parse(R"({
+    "tasks": {"describe": {"loss": 0.5, "token_accuracy": 0.8, "well_formed_rate": 1.0,
+                           "slot_accuracy": {"scene": 0.75, "lighting": 0.9, "style": 0.8,
+                                             "palette": 0.95, "prop": 0.85}},
+              "title": {"loss": 0.2, "token_accuracy": 0.95}},
+    "slot_head": {"accuracy": {"scene": 0.875, "lighting": 1.0, "style": 0.5, "palette": 0.25,
+                               "prop": 0.125}, "examples": 8, "train_loss": 0.4},
+    "sampled_descriptions": {"products": 4, "well_formed_rate": 1.0, "match_rate": 0.75,
+                             "designer_match_rate": 0.5},
+    "steps": 10, "examples_seen": 320})");
+  const Table t = caig::reports::pretraining_table(m);
+  ASSERT_EQ(t.rows.size(), 3u);
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"describe", "0.500", "0.800", "0.750", "0.900",
+                                                 "0.800", "0.950", "0.850", "1.000"}));
+  EXPECT_EQ(t.rows[1][3], "");  // title has no slot accuracy
+  EXPECT_EQ(t.rows[2], (std::vector<std::string>{"slot head", "", "", "0.875", "1.000", "0.500",
+                                                 "0.250", "0.125", ""}));
+  EXPECT_NE(t.note.find("match rate 0.750"), std::string::npos) << t.note;
+  // Without the head there is no such row.
+  auto without = m;
+  without.erase("slot_head");
+  EXPECT_EQ(caig::reports::pretraining_table(without).rows.size(), 2u);
 }
