@@ -105,10 +105,12 @@ MultimodalLMImpl::MultimodalLMImpl(const BackboneOptions& options, const VocabIn
 
 torch::Device MultimodalLMImpl::device() const { return token_embed->weight.device(); }
 
-torch::Tensor MultimodalLMImpl::image_prefix(const torch::Tensor& images) {
+torch::Tensor MultimodalLMImpl::image_prefix(const torch::Tensor& images,
+                                             torch::Tensor* vision_tokens) {
   if (!images.defined()) return {};
-  auto x = images.to(device(), token_embed->weight.scalar_type());
-  return projector(vision(x));
+  auto v = vision(images.to(device(), token_embed->weight.scalar_type()));
+  if (vision_tokens) *vision_tokens = v;
+  return projector(v);
 }
 
 void MultimodalLMImpl::check_text(const torch::Tensor& images, const torch::Tensor& tokens,
@@ -157,12 +159,7 @@ torch::Tensor MultimodalLMImpl::hidden_states(const torch::Tensor& images,
                                               torch::Tensor* vision_tokens) {
   check_text(images, tokens, lengths);
   const auto dev = device();
-  torch::Tensor prefix;
-  if (images.defined()) {
-    auto v = vision(images.to(dev, token_embed->weight.scalar_type()));
-    prefix = projector(v);
-    if (vision_tokens) *vision_tokens = v;
-  }
+  auto prefix = image_prefix(images, vision_tokens);
   const int64_t n_image = prefix.defined() ? prefix.size(1) : 0, T = tokens.size(1);
   auto positions = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(dev));
   // Right padding needs no key mask: causal attention keeps real positions from seeing the pads.

@@ -72,8 +72,9 @@ struct MultimodalLMImpl : torch::nn::Module {
                           const std::vector<std::vector<int64_t>>& prompts,
                           const GenerateOptions& options, uint64_t seed);
 
-  // Projected image tokens [B, N, d], or undefined when images is undefined.
-  torch::Tensor image_prefix(const torch::Tensor& images);
+  // Projected image tokens [B, N, d], or undefined when images is undefined. With vision_tokens,
+  // also hands back the encoder's output before the projector.
+  torch::Tensor image_prefix(const torch::Tensor& images, torch::Tensor* vision_tokens = nullptr);
 
   const BackboneOptions& options() const { return options_; }
   const VocabInfo& vocab() const { return vocab_; }

@@ -40,12 +40,19 @@ void check(const at::Tensor& logits, const at::Tensor& labels, const std::vector
     fail("slot head loss: labels must be [{}, {}], got {}", logits.size(0), sizes.size(),
          c10::str(labels.sizes()));
   if (labels.scalar_type() != torch::kLong) fail("slot head loss: labels must be int64");
-  for (size_t s = 0; s < sizes.size(); ++s) {
-    const auto col = labels.select(1, static_cast<int64_t>(s));
-    if (col.numel() > 0 &&
-        (col.max().item<int64_t>() >= sizes[s] || col.min().item<int64_t>() < -1))
+  if (labels.size(0) == 0) return;
+  // One host transfer for the whole range check.
+  const auto range = torch::stack({std::get<0>(labels.min(0)), std::get<0>(labels.max(0))}).cpu();
+  const auto r = range.accessor<int64_t, 2>();
+  for (size_t s = 0; s < sizes.size(); ++s)
+    if (r[0][static_cast<int64_t>(s)] < -1 || r[1][static_cast<int64_t>(s)] >= sizes[s])
       fail("slot head loss: labels of slot {} must be in -1..{}", s, sizes[s] - 1);
-  }
+}
+
+// Labelled rows per slot, [S], on the host.
+std::vector<int64_t> labelled_per_slot(const at::Tensor& labels) {
+  const auto counts = (labels >= 0).sum(0).to(torch::kCPU, torch::kLong).contiguous();
+  return {counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel()};
 }
 }  // namespace
 
@@ -53,12 +60,13 @@ at::Tensor slot_head_loss(const at::Tensor& logits, const at::Tensor& labels,
                           const std::vector<int64_t>& slot_sizes) {
   check(logits, labels, slot_sizes);
   at::Tensor total = logits.sum() * 0.0;  // keeps the graph when nothing is labelled
+  const auto labelled = labelled_per_slot(labels);
   int64_t counted = 0, offset = 0;
   for (size_t s = 0; s < slot_sizes.size(); ++s) {
     const auto y = labels.select(1, static_cast<int64_t>(s)).to(logits.device());
     const auto part = logits.slice(1, offset, offset + slot_sizes[s]);
     offset += slot_sizes[s];
-    if ((y >= 0).sum().item<int64_t>() == 0) continue;
+    if (labelled[s] == 0) continue;
     total = total + torch::nn::functional::cross_entropy(
                         part, y, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1));
     ++counted;
@@ -70,13 +78,13 @@ SlotHits slot_head_hits(const at::Tensor& logits, const at::Tensor& labels,
                         const std::vector<int64_t>& slot_sizes) {
   check(logits, labels, slot_sizes);
   SlotHits h;
+  h.labelled = labelled_per_slot(labels);
   int64_t offset = 0;
   for (size_t s = 0; s < slot_sizes.size(); ++s) {
     const auto y = labels.select(1, static_cast<int64_t>(s)).to(logits.device());
     const auto pred = logits.slice(1, offset, offset + slot_sizes[s]).argmax(1);
     offset += slot_sizes[s];
     h.correct.push_back(((pred == y) & (y >= 0)).sum().item<int64_t>());
-    h.labelled.push_back((y >= 0).sum().item<int64_t>());
   }
   return h;
 }
