@@ -39,7 +39,9 @@ double sgemm_gflops(int64_t n, int repeats) {
 // Matmul FLOPs of one forward pass (a multiply-add is 2 FLOPs; layer norms, softmax, GELU and
 // the optimizer are not counted, so the ratio to the peak is a lower bound on GEMM efficiency):
 //   patch embedding      2 * Ni * (3 p^2) * d; with a conv stem of c channels instead
-//                        2 * (HW/4) * 27c + 2 * (HW/16) * 9c^2 + 2 * Ni * c (p/4)^2 * d
+//                        2 * (HW/4) * 27c + 2 * (HW/16) * 9c^2 + 2 * Ni * c (p/4)^2 * d,
+//                        with a sub-patch stem of c channels 2 * (HW/16) * 48c + 2 * Ni * c (p/4)^2
+//                        * d
 //   transformer layer    n * (2*3d^2 [qkv] + 2*d^2 [proj] + 2*2*r*d^2 [mlp]) + 2 * 2 * n^2 * d
 //                        (q k^T and weights * v, full n x n: both attention paths compute it)
 //                        with n = Ni in the vision layers and n = Ni + T in the LM layers
@@ -58,6 +60,12 @@ double forward_flops(const BackboneOptions& o, int64_t vocab, int64_t batch, int
     const double c = static_cast<double>(o.conv_stem), hw = static_cast<double>(image_h * image_w);
     const double q = static_cast<double>(o.patch / 4);
     f = 2.0 * (hw / 4.0) * 27.0 * c + 2.0 * (hw / 16.0) * 9.0 * c * c + 2.0 * ni * c * q * q * d;
+  }
+  if (o.subpatch_stem > 0) {  // a 4x4 stride-4 conv, then a (patch/4)^2 patch embedding
+    const double c = static_cast<double>(o.subpatch_stem),
+                 hw = static_cast<double>(image_h * image_w);
+    const double q = static_cast<double>(o.patch / 4);
+    f = 2.0 * (hw / 16.0) * 48.0 * c + 2.0 * ni * c * q * q * d;
   }
   f += static_cast<double>(o.vision_layers) * layer(ni);
   f += 2.0 * ni * d * d;

@@ -14,6 +14,7 @@ void for_each_field(BackboneOptions& o, F&& f) {
   f("image_size", o.image_size);
   f("patch", o.patch);
   f("conv_stem", o.conv_stem);
+  f("subpatch_stem", o.subpatch_stem);
   f("d_model", o.d_model);
   f("heads", o.heads);
   f("vision_layers", o.vision_layers);
@@ -83,6 +84,16 @@ void BackboneOptions::validate() const {
         "backbone options: a conv stem ('conv_stem' {}) needs 'patch' to be a multiple of 4 (got "
         "{})",
         conv_stem, patch);
+  if (subpatch_stem < 0)
+    fail("backbone options: 'subpatch_stem' must be 0 or positive (got {})", subpatch_stem);
+  if (subpatch_stem > 0 && patch % 4 != 0)
+    fail(
+        "backbone options: a sub-patch stem ('subpatch_stem' {}) needs 'patch' to be a multiple "
+        "of 4 (got {})",
+        subpatch_stem, patch);
+  if (subpatch_stem > 0 && conv_stem > 0)
+    fail("backbone options: 'conv_stem' ({}) and 'subpatch_stem' ({}) exclude each other",
+         conv_stem, subpatch_stem);
   positive("d_model", d_model);
   positive("heads", heads);
   positive("mlp_ratio", mlp_ratio);

@@ -14,6 +14,11 @@ struct BackboneOptions {
   // plain ViT patchify). With a stem, each patch token is built from overlapping local features
   // instead of one linear map of raw pixels; the patch must then be a multiple of 4.
   int64_t conv_stem = 0;
+  // Channels of a sub-patch stem (0: none): a 4x4 stride-4 convolution and a GELU ahead of the
+  // patch embedding, so each token is a small MLP of its 4x4 sub-patches rather than one linear
+  // map of raw pixels. Non-overlapping, so a token still sees only its own patch; it costs about
+  // what the linear patchify does. Excludes conv_stem; the patch must be a multiple of 4.
+  int64_t subpatch_stem = 0;
   int64_t d_model = 128;  // width of the vision encoder and the LM
   int64_t heads = 4;
   int64_t vision_layers = 2;

@@ -20,6 +20,13 @@ VisionEncoderImpl::VisionEncoderImpl(const BackboneOptions& options_) : options(
                     torch::nn::GELU()));
     in = c;
     patch = options.patch / 4;  // the stem has already reduced each side by 4
+  } else if (options.subpatch_stem > 0) {
+    // A 4x4 stride-4 convolution; forward() applies it as a matmul over 4x4 patches.
+    const int64_t c = options.subpatch_stem;
+    subpatch =
+        register_module("subpatch", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, c, 4).stride(4)));
+    in = c;
+    patch = options.patch / 4;
   }
   patch_embed = register_module(
       "patch_embed", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, d, patch).stride(patch)));
@@ -47,6 +54,22 @@ void VisionEncoderImpl::check_size(int64_t height, int64_t width) const {
   }
 }
 
+namespace {
+
+// Non-overlapping k x k convolution of channels-last x [B, H, W, C] as one 2D matmul:
+// -> [B, H/k, W/k, out]. Each patch's features are laid out as (C, ky, kx), the order of the conv
+// weight's flattening. On a CPU this is faster than the convolution kernels for these shapes.
+// (One contiguous 2D addmm: LibTorch 1.13's batched linear gave garbage weight gradients for the
+// permuted inputs of the sub-patch stem.)
+torch::Tensor patch_linear(const torch::Tensor& x, const torch::nn::Conv2d& conv, int64_t k) {
+  const int64_t b = x.size(0), h = x.size(1) / k, w = x.size(2) / k, c = x.size(3);
+  const auto patches =
+      x.reshape({b, h, k, w, k, c}).permute({0, 1, 3, 5, 2, 4}).reshape({b * h * w, c * k * k});
+  return torch::addmm(conv->bias, patches, conv->weight.flatten(1).t()).view({b, h, w, -1});
+}
+
+}  // namespace
+
 torch::Tensor VisionEncoderImpl::forward(const torch::Tensor& images) {
   if (images.dim() != 4 || images.size(1) != 3) {
     fail("vision encoder: expected images [B, 3, H, W], got {}", c10::str(images.sizes()));
@@ -56,8 +79,15 @@ torch::Tensor VisionEncoderImpl::forward(const torch::Tensor& images) {
   const int64_t gh = images.size(2) / options.patch, gw = images.size(3) / options.patch;
   // [0, 1] -> [-1, 1], then [B, d, gh, gw] -> [B, gh * gw, d]
   auto x = images * 2.0 - 1.0;
-  if (stem) x = stem->forward(x);
-  x = patch_embed(x).flatten(2).transpose(1, 2);
+  if (stem) {
+    x = stem->forward(x);
+    x = patch_embed(x).flatten(2).transpose(1, 2);
+  } else {
+    x = x.permute({0, 2, 3, 1});  // channels last
+    if (subpatch) x = torch::gelu(patch_linear(x, subpatch, 4));
+    x = patch_linear(x, patch_embed, subpatch ? options.patch / 4 : options.patch)
+            .reshape({x.size(0), gh * gw, options.d_model});
+  }
   auto pos = (row_pos.slice(0, 0, gh).unsqueeze(1) + col_pos.slice(0, 0, gw).unsqueeze(0))
                  .reshape({gh * gw, options.d_model});
   x = x + pos;

@@ -29,6 +29,7 @@ struct VisionEncoderImpl : torch::nn::Module {
 
   BackboneOptions options;
   torch::nn::Sequential stem{nullptr};  // registered only when options.conv_stem > 0
+  torch::nn::Conv2d subpatch{nullptr};  // registered only when options.subpatch_stem > 0
   torch::nn::Conv2d patch_embed{nullptr};
   // Position (r, c) embeds as row_pos[r] + col_pos[c]: one table per axis, so grids of any shape
   // up to max_grid_h x max_grid_w share what they learn.

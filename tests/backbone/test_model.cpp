@@ -226,6 +226,97 @@ TEST(VisionEncoder, ConvStemKeepsTheTokenGridAndItsStateNames) {
   EXPECT_THROW(o.validate(), caig::Error);
 }
 
+// forward() applies the patch embedding as a matmul over patches; it must be the convolution, in
+// value and in gradient (a batched linear over permuted patches once gave garbage gradients).
+TEST(VisionEncoder, PatchEmbeddingIsTheStridedConvolution) {
+  for (int64_t stem : {0, 5}) {
+    BackboneOptions o = tiny_options();
+    o.image_size = 64;
+    o.patch = 16;
+    o.subpatch_stem = stem;
+    o.vision_layers = 1;
+    torch::manual_seed(3);
+    VisionEncoder enc(o);
+    const auto img = images(3, 64, 128);
+    const auto mine = enc(img);
+    auto x = img * 2.0 - 1.0;
+    if (stem > 0) x = torch::gelu(enc->subpatch(x));
+    x = enc->patch_embed(x);  // [B, d, 4, 8]
+    const auto pos = enc->row_pos.slice(0, 0, 4).unsqueeze(1) + enc->col_pos.slice(0, 0, 8);
+    x = (x.permute({0, 2, 3, 1}) + pos).reshape({3, 32, o.d_model});
+    x = enc->layers[0]->as<TransformerBlockImpl>()->forward(x, torch::Tensor());
+    const auto reference = enc->norm(x);
+    EXPECT_TRUE(torch::allclose(mine, reference, 1e-4, 1e-5)) << "subpatch_stem " << stem;
+
+    const auto target = torch::randn_like(reference);
+    auto grads = [&](const torch::Tensor& out) {
+      enc->zero_grad();
+      (out * target).sum().backward({}, /*retain_graph=*/true);
+      std::vector<torch::Tensor> g;
+      for (const auto& p : enc->parameters()) g.push_back(p.grad().clone());
+      return g;
+    };
+    const auto g_mine = grads(mine), g_reference = grads(reference);
+    ASSERT_EQ(g_mine.size(), g_reference.size());
+    for (size_t i = 0; i < g_mine.size(); ++i)
+      EXPECT_TRUE(torch::allclose(g_mine[i], g_reference[i], 1e-3, 1e-5))
+          << "subpatch_stem " << stem << ", parameter " << i;
+  }
+}
+
+TEST(VisionEncoder, SubpatchStemKeepsEachTokenToItsOwnPatch) {
+  BackboneOptions o = tiny_options();
+  o.image_size = 32;
+  o.patch = 16;
+  o.subpatch_stem = 6;
+  o.vision_layers = 0;  // no attention: token k is a function of patch k alone
+  torch::manual_seed(0);
+  VisionEncoder enc(o);
+  torch::NoGradGuard no_grad;
+  auto img = images(1, 32, 32);
+  const auto before = enc(img);
+  EXPECT_EQ(before.sizes(), (std::vector<int64_t>{1, 4, o.d_model}));
+  EXPECT_EQ(enc(images(2, 32, 64)).sizes(), (std::vector<int64_t>{2, 8, o.d_model}));
+  // Change the bottom-right 4x4 sub-patch of patch (0, 1) (row-major token 1): only token 1 moves.
+  auto changed = img.clone();
+  changed.slice(2, 12, 16).slice(3, 28, 32) = 1.0 - changed.slice(2, 12, 16).slice(3, 28, 32);
+  const auto after = enc(changed);
+  for (int64_t t = 0; t < 4; ++t) {
+    const double diff = (after[0][t] - before[0][t]).abs().max().item<double>();
+    if (t == 1)
+      EXPECT_GT(diff, 1e-4);
+    else
+      EXPECT_EQ(diff, 0.0) << "token " << t;
+  }
+  bool has_subpatch = false;
+  for (const auto& p : enc->named_parameters())
+    has_subpatch = has_subpatch || p.key().rfind("subpatch.", 0) == 0;
+  EXPECT_TRUE(has_subpatch);
+  // Bad combinations name the field.
+  auto rejects = [](BackboneOptions bad, const std::string& field) {
+    try {
+      bad.validate();
+      ADD_FAILURE() << "accepted a bad " << field;
+    } catch (const caig::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+    }
+  };
+  BackboneOptions both = o;
+  both.conv_stem = 8;
+  rejects(both, "conv_stem");
+  BackboneOptions odd = o;
+  odd.patch = 6;
+  odd.image_size = 48;
+  odd.max_grid_w = 8;
+  odd.max_grid_h = 8;
+  rejects(odd, "subpatch_stem");
+  BackboneOptions negative = o;
+  negative.subpatch_stem = -1;
+  rejects(negative, "subpatch_stem");
+  // It travels with the options' JSON.
+  EXPECT_EQ(BackboneOptions::from_json(o.to_json()).subpatch_stem, 6);
+}
+
 // ----------------------------------------------------------------------------------------------
 // LM outputs
 
