@@ -77,20 +77,15 @@ void BackboneOptions::validate() const {
   };
   positive("image_size", image_size);
   positive("patch", patch);
-  if (conv_stem < 0)
-    fail("backbone options: 'conv_stem' must be 0 or positive (got {})", conv_stem);
-  if (conv_stem > 0 && patch % 4 != 0)
-    fail(
-        "backbone options: a conv stem ('conv_stem' {}) needs 'patch' to be a multiple of 4 (got "
-        "{})",
-        conv_stem, patch);
-  if (subpatch_stem < 0)
-    fail("backbone options: 'subpatch_stem' must be 0 or positive (got {})", subpatch_stem);
-  if (subpatch_stem > 0 && patch % 4 != 0)
-    fail(
-        "backbone options: a sub-patch stem ('subpatch_stem' {}) needs 'patch' to be a multiple "
-        "of 4 (got {})",
-        subpatch_stem, patch);
+  // Both stems take channels (0: off) and divide the patch by 4.
+  auto stem = [this](const char* key, int64_t channels) {
+    if (channels < 0) fail("backbone options: '{}' must be 0 or positive (got {})", key, channels);
+    if (channels > 0 && patch % 4 != 0)
+      fail("backbone options: a stem ('{}' {}) needs 'patch' to be a multiple of 4 (got {})", key,
+           channels, patch);
+  };
+  stem("conv_stem", conv_stem);
+  stem("subpatch_stem", subpatch_stem);
   if (subpatch_stem > 0 && conv_stem > 0)
     fail("backbone options: 'conv_stem' ({}) and 'subpatch_stem' ({}) exclude each other",
          conv_stem, subpatch_stem);
