@@ -6,7 +6,14 @@
 
 #include <ATen/core/Tensor.h>
 
+namespace cv {
+class Mat;
+}
+
 namespace caig {
+
+// One 8-bit BGR image (OpenCV's order, e.g. a rendered ad) as [3, H, W] uint8 RGB.
+at::Tensor bgr_image_tensor(const cv::Mat& bgr);
 
 // Decodes one image file into [3, H, W] uint8 RGB; RGBA is composited on grey (128). A missing or
 // corrupt file, or one of another size than expected_size x expected_size, is an Error naming it.

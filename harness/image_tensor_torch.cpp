@@ -8,6 +8,14 @@
 
 namespace caig {
 
+at::Tensor bgr_image_tensor(const cv::Mat& bgr) {
+  if (bgr.type() != CV_8UC3) fail("bgr_image_tensor: expected an 8-bit 3-channel image");
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  auto t = torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).clone();
+  return t.permute({2, 0, 1}).contiguous();
+}
+
 at::Tensor read_image_tensor(const std::string& path, int64_t expected_size) {
   cv::Mat img = cv::imread(path, cv::IMREAD_UNCHANGED);
   if (img.empty()) fail("cannot decode image {} (missing or corrupt)", path);
@@ -15,7 +23,7 @@ at::Tensor read_image_tensor(const std::string& path, int64_t expected_size) {
   if (img.rows != expected_size || img.cols != expected_size)
     fail("image {} is {}x{}, expected {}x{}", path, img.cols, img.rows, expected_size,
          expected_size);
-  cv::Mat rgb;
+  cv::Mat bgr;
   if (img.channels() == 4) {
     // Composite on grey: alpha-blend in float, then back to 8 bit.
     cv::Mat f;
@@ -24,19 +32,17 @@ at::Tensor read_image_tensor(const std::string& path, int64_t expected_size) {
     cv::split(f, ch);
     const cv::Mat a = ch[3] / 255.0f;
     for (int i = 0; i < 3; ++i) ch[i] = ch[i].mul(a) + (1.0f - a) * 128.0f;
-    cv::Mat bgr;
-    cv::merge(std::vector<cv::Mat>{ch[0], ch[1], ch[2]}, bgr);
-    bgr.convertTo(rgb, CV_8UC3);
-    cv::cvtColor(rgb, rgb, cv::COLOR_BGR2RGB);
+    cv::Mat merged;
+    cv::merge(std::vector<cv::Mat>{ch[0], ch[1], ch[2]}, merged);
+    merged.convertTo(bgr, CV_8UC3);
   } else if (img.channels() == 3) {
-    cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);
+    bgr = img;
   } else if (img.channels() == 1) {
-    cv::cvtColor(img, rgb, cv::COLOR_GRAY2RGB);
+    cv::cvtColor(img, bgr, cv::COLOR_GRAY2BGR);
   } else {
     fail("image {}: unsupported channel count {}", path, img.channels());
   }
-  auto t = torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).clone();
-  return t.permute({2, 0, 1}).contiguous();
+  return bgr_image_tensor(bgr);
 }
 
 }  // namespace caig

@@ -59,6 +59,14 @@ Table pretraining_table(const nlohmann::json& m) {
       s.at("products").get<int64_t>(), s.at("well_formed_rate").get<double>(),
       s.at("match_rate").get<double>(), s.at("designer_match_rate").get<double>(),
       m.value("steps", int64_t{0}), m.value("examples_seen", int64_t{0}));
+  if (m.contains("synthetic_ads")) {
+    const auto& sa = m["synthetic_ads"];
+    t.note += fmt::format(
+        " The slot head also read {} synthetic ads (uniformly drawn backgrounds on {} training "
+        "products, rendered by `{}` in {:.1f} s of the budget).",
+        sa.at("ads").get<int64_t>(), sa.at("products").get<int64_t>(),
+        sa.at("renderer").get<std::string>(), sa.at("seconds").get<double>());
+  }
   return t;
 }
 

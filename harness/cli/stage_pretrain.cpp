@@ -4,12 +4,14 @@
 #include <fmt/format.h>
 
 #include "datasets/io/shopworld_dir.h"
+#include "datasets/renderer_plugin.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/stages.h"
 #include "harness/config.h"
 #include "harness/device.h"
 #include "harness/error.h"
 #include "harness/files.h"
+#include "harness/plugins.h"
 #include "harness/seeds.h"
 #include "harness/stage.h"
 #include "methods/backbone/options.h"
@@ -27,14 +29,26 @@ pretraining::PretrainResult run_pretraining(const nlohmann::json& experiment, co
                                             const std::string& device, uint64_t seed,
                                             const fs::path& checkpoint, bool resume) {
   if (!fs::exists(data / "manifest.jsonl"))
-    fail("pretrain: no ShopWorld dataset at {} (run the world stage first, or set "
-         "stages.pretrain.data / --data)", data.string());
+    fail(
+        "pretrain: no ShopWorld dataset at {} (run the world stage first, or set "
+        "stages.pretrain.data / --data)",
+        data.string());
   const data::Dataset d = data::load_dataset_dir(data);
   const auto backbone = backbone::BackboneOptions::from_json(at_path(experiment, "backbone"));
   const auto options = pretraining::PretrainOptions::from_json(at_path(experiment, "pretrain"));
   const pretraining::ImageBank bank(d, backbone.image_size);
+  std::unique_ptr<Renderer> renderer;
+  if (options.synthetic_ads > 0) {
+    // The renderer draws at the backbone's image size when it has that setting.
+    const auto& entry = plugins().renderers.get(options.synthetic_renderer);
+    nlohmann::json overrides = nlohmann::json::object();
+    if (entry.defaults.contains("image_size")) overrides["image_size"] = backbone.image_size;
+    renderer = plugins().renderers.create(options.synthetic_renderer, overrides,
+                                          PluginContext{&experiment, derive_seed(seed, "renderer")},
+                                          "pretrain.synthetic_renderer");
+  }
   return pretraining::pretrain(d, bank, backbone, options, device, derive_seed(seed, "pretrain"),
-                               checkpoint, resume);
+                               checkpoint, resume, renderer.get());
 }
 
 class PretrainStage : public Stage {
@@ -73,11 +87,14 @@ void add_pretrain_command(CLI::App& app) {
     bool resume = false;
   };
   auto opt = std::make_shared<Options>();
-  auto* sub = app.add_subcommand("pretrain", "pretrain the multimodal backbone on a ShopWorld dataset");
+  auto* sub =
+      app.add_subcommand("pretrain", "pretrain the multimodal backbone on a ShopWorld dataset");
   sub->add_option("--preset", opt->preset, "preset: smoke, cpu, paper")->capture_default_str();
-  sub->add_option("--data", opt->data, "ShopWorld dataset directory (from `caig world`)")->required();
+  sub->add_option("--data", opt->data, "ShopWorld dataset directory (from `caig world`)")
+      ->required();
   sub->add_option("--out", opt->out, "checkpoint directory")->required();
-  sub->add_option("--config", opt->experiment, "experiment TOML whose [backbone] and [pretrain] to use");
+  sub->add_option("--config", opt->experiment,
+                  "experiment TOML whose [backbone] and [pretrain] to use");
   sub->add_option("--set", opt->sets, "override a key, e.g. --set pretrain.max_steps=100");
   sub->add_option("--seed", opt->seed, "run seed")->capture_default_str();
   sub->add_flag("--resume", opt->resume, "continue from the checkpoint in --out");

@@ -1,6 +1,7 @@
 #include "methods/pretraining/pretrainer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <set>
@@ -18,6 +19,7 @@
 #include "methods/backbone/tokenizer.h"
 #include "methods/pretraining/image_bank.h"
 #include "methods/pretraining/slot_head.h"
+#include "methods/pretraining/synthetic_ads.h"
 
 namespace caig::pretraining {
 
@@ -44,6 +46,20 @@ torch::Tensor slot_labels(const std::vector<int64_t>& creatives, const std::vect
     for (size_t s = 0; s < slots.size(); ++s)
       a[static_cast<int64_t>(i)][static_cast<int64_t>(s)] = t.get(slots[s]);
   }
+  return labels;
+}
+
+// Slot labels [B, S] of rows of a list of complete backgrounds (synthetic ads).
+torch::Tensor background_labels(const std::vector<int64_t>& rows,
+                                const std::vector<world::Background>& backgrounds) {
+  const auto& slots = world::all_slots();
+  auto labels = torch::empty(
+      {static_cast<int64_t>(rows.size()), static_cast<int64_t>(slots.size())}, torch::kLong);
+  auto a = labels.accessor<int64_t, 2>();
+  for (size_t i = 0; i < rows.size(); ++i)
+    for (size_t s = 0; s < slots.size(); ++s)
+      a[static_cast<int64_t>(i)][static_cast<int64_t>(s)] =
+          backgrounds[static_cast<size_t>(rows[i])].get(slots[s]);
   return labels;
 }
 
@@ -188,6 +204,8 @@ nlohmann::json PretrainOptions::to_json() const {
           {"sample_products", sample_products},
           {"slot_head_weight", slot_head_weight},
           {"slot_head_ads", slot_head_ads},
+          {"synthetic_ads", synthetic_ads},
+          {"synthetic_renderer", synthetic_renderer},
           {"mixture", mixture.to_json()}};
 }
 
@@ -206,6 +224,8 @@ PretrainOptions PretrainOptions::from_json(const nlohmann::json& j) {
     o.sample_products = j.at("sample_products").get<int64_t>();
     o.slot_head_weight = j.at("slot_head_weight").get<double>();
     o.slot_head_ads = j.at("slot_head_ads").get<int64_t>();
+    o.synthetic_ads = j.at("synthetic_ads").get<int64_t>();
+    o.synthetic_renderer = j.at("synthetic_renderer").get<std::string>();
     o.mixture = TaskMixture::from_json(j.at("mixture"));
   } catch (const nlohmann::json::exception& e) {
     fail("pretrain config: {}", e.what());
@@ -213,8 +233,13 @@ PretrainOptions PretrainOptions::from_json(const nlohmann::json& j) {
   if (o.batch_size <= 0 || o.max_steps <= 0 || o.eval_every <= 0 || o.warmup_steps < 0 || o.lr <= 0)
     fail(
         "pretrain config: batch_size, max_steps, eval_every and lr must be > 0, warmup_steps >= 0");
-  if (!(o.slot_head_weight >= 0) || o.slot_head_ads < 0)
-    fail("pretrain config: slot_head_weight and slot_head_ads must be >= 0");
+  if (!(o.slot_head_weight >= 0) || o.slot_head_ads < 0 || o.synthetic_ads < 0)
+    fail("pretrain config: slot_head_weight, slot_head_ads and synthetic_ads must be >= 0");
+  if (o.synthetic_ads > 0 && (o.slot_head_weight == 0 || o.slot_head_ads == 0))
+    fail(
+        "pretrain config: synthetic_ads = {} feeds the slot head's extra ads, so it needs "
+        "slot_head_weight > 0 and slot_head_ads > 0",
+        o.synthetic_ads);
   return o;
 }
 
@@ -338,7 +363,10 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
 PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
                         const backbone::BackboneOptions& backbone_options,
                         const PretrainOptions& opt, const std::string& device_name, uint64_t seed,
-                        const std::filesystem::path& checkpoint_dir, bool resume) {
+                        const std::filesystem::path& checkpoint_dir, bool resume,
+                        Renderer* renderer) {
+  if (opt.synthetic_ads > 0 && renderer == nullptr)
+    fail("pretraining: synthetic_ads = {} but no renderer was given", opt.synthetic_ads);
   if (!d.has_text) fail("pretraining needs a dataset with text (commercial)");
   if (bank.image_size() != backbone_options.image_size)
     fail("pretraining: images are {} px but backbone.image_size is {}", bank.image_size(),
@@ -395,21 +423,32 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
   }
 
   // The slot head's extra ads for `step`: like the LM batches, a pure function of (seed, step).
+  // They are drawn without replacement from the pool [logged training ads ; synthetic ads].
   std::vector<int64_t> train_ads;
   for (size_t i = 0; i < d.creatives.size(); ++i)
     if (d.creatives[i].split == "train") train_ads.push_back(static_cast<int64_t>(i));
+  SyntheticAds synthetic;
+  nlohmann::json synthetic_info = nullptr;
   std::vector<size_t> ads_perm;
   int64_t ads_epoch = -1;
+  struct ExtraAds {
+    std::vector<int64_t> logged, synthetic;  // creatives, rows of `synthetic`
+  };
   auto slot_head_ads_at = [&](int64_t at) {
-    std::vector<int64_t> out;
-    const auto m = static_cast<int64_t>(train_ads.size());
+    ExtraAds out;
+    const auto logged = static_cast<int64_t>(train_ads.size());
+    const int64_t m = logged + synthetic.size();
     for (int64_t k = at * opt.slot_head_ads; m > 0 && k < (at + 1) * opt.slot_head_ads; ++k) {
       if (k / m != ads_epoch) {
         ads_epoch = k / m;
-        ads_perm = permutation(train_ads.size(),
+        ads_perm = permutation(static_cast<size_t>(m),
                                derive_seed(seed, "slot_head_ads" + std::to_string(ads_epoch)));
       }
-      out.push_back(train_ads[ads_perm[static_cast<size_t>(k % m)]]);
+      const auto row = static_cast<int64_t>(ads_perm[static_cast<size_t>(k % m)]);
+      if (row < logged)
+        out.logged.push_back(train_ads[static_cast<size_t>(row)]);
+      else
+        out.synthetic.push_back(row - logged);
     }
     return out;
   };
@@ -441,6 +480,19 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
   std::vector<size_t> perm;
   int64_t perm_epoch = -1;
   meter.start();
+  if (opt.synthetic_ads > 0) {
+    // Rendered inside the budget: it is compute the method chose to spend. A resumed run renders
+    // the same set again (a pure function of the seed).
+    const auto started = std::chrono::steady_clock::now();
+    synthetic = render_synthetic_ads(d, "train", *renderer, opt.synthetic_ads, bank.image_size(),
+                                     derive_seed(seed, "synthetic_ads"));
+    synthetic_info = {
+        {"ads", synthetic.size()},
+        {"products", synthetic.products},
+        {"renderer", opt.synthetic_renderer},
+        {"seconds",
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};
+  }
   while (!meter.exhausted()) {
     // Batch `step` is a pure function of (seed, step), so a resumed run sees the same data.
     std::vector<const Example*> chunk;
@@ -464,8 +516,14 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
       auto labels = slot_labels(b.creatives, b.product, truth);
       if (opt.slot_head_ads > 0) {
         const auto extra = slot_head_ads_at(step);
-        logits = torch::cat({logits, slot_head(model->vision(bank.ads(extra).to(device)))});
-        labels = torch::cat({labels, slot_labels(extra, {}, truth)});
+        std::vector<torch::Tensor> images{bank.ads(extra.logged)};
+        std::vector<torch::Tensor> extra_labels{slot_labels(extra.logged, {}, truth)};
+        if (!extra.synthetic.empty()) {
+          images.push_back(synthetic.batch(extra.synthetic));
+          extra_labels.push_back(background_labels(extra.synthetic, synthetic.backgrounds));
+        }
+        logits = torch::cat({logits, slot_head(model->vision(torch::cat(images).to(device)))});
+        labels = torch::cat({labels, torch::cat(extra_labels)});
       }
       const auto aux = slot_head_loss(logits, labels.to(device), slot_head->slot_sizes());
       loss = loss + opt.slot_head_weight * aux;
@@ -494,6 +552,7 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
   r.metrics["unknown_words"] = unknown;
   r.metrics["stopped_by"] = meter.exhausted_by();
   r.metrics["resumed"] = resuming;
+  if (!synthetic_info.is_null()) r.metrics["synthetic_ads"] = synthetic_info;
   r.spent = meter.spent();
   return r;
 }

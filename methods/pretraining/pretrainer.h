@@ -15,6 +15,10 @@
 #include "methods/backbone/options.h"
 #include "methods/pretraining/tasks.h"
 
+namespace caig {
+class Renderer;
+}
+
 namespace caig::backbone {
 struct MultimodalLMImpl;
 class Tokenizer;
@@ -42,6 +46,11 @@ struct PretrainOptions {
   // LM): the encoder costs a fraction of the LM per image, so this buys more image signal per
   // second.
   int64_t slot_head_ads = 0;
+  // Ads rendered before training from the training products with uniformly drawn backgrounds
+  // (synthetic_ads.h), added to the pool the slot head's extra ads are drawn from; they cost
+  // rendering time inside the budget, never LM steps. 0: the logged ads only.
+  int64_t synthetic_ads = 0;
+  std::string synthetic_renderer = "procedural";  // the renderer plugin that draws them
   TaskMixture mixture;
   nlohmann::json to_json() const;
   static PretrainOptions from_json(const nlohmann::json& j);
@@ -62,9 +71,11 @@ struct PretrainResult {
 
 // Trains from scratch (or resumes from `checkpoint_dir` when it holds a checkpoint with optimizer
 // state and `resume`), saving the checkpoint there at every validation and at the end.
+// `renderer` draws the synthetic ads; it may be null only when opt.synthetic_ads is 0.
 PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
                         const backbone::BackboneOptions& backbone_options,
                         const PretrainOptions& opt, const std::string& device, uint64_t seed,
-                        const std::filesystem::path& checkpoint_dir, bool resume);
+                        const std::filesystem::path& checkpoint_dir, bool resume,
+                        Renderer* renderer = nullptr);
 
 }  // namespace caig::pretraining

@@ -88,18 +88,19 @@ TEST(Cli, RunWritesACompleteRunAndReportReRenders) {
   const auto dir = scratch("run");
   const auto r = run_caig("run " + kPaper + " --preset smoke --out " + dir.string());
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* f : {"config.json", "env.json", "metrics.json", "budget.json", "report.md",
-                        "records/world_pairs.jsonl", "tables/world_calibration.md",
-                        "tables/world_calibration.tex", "tables/world_calibration.csv",
-                        "data/manifest.jsonl", "tables/pretraining.md",
-                        "checkpoints/pretrained/model.pt", "checkpoints/pretrained/tokenizer.json"})
+  for (const char* f :
+       {"config.json", "env.json", "metrics.json", "budget.json", "report.md",
+        "records/world_pairs.jsonl", "tables/world_calibration.md", "tables/world_calibration.tex",
+        "tables/world_calibration.csv", "data/manifest.jsonl", "tables/pretraining.md",
+        "checkpoints/pretrained/model.pt", "checkpoints/pretrained/tokenizer.json"})
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   const auto cfg = caig::read_json(dir / "config.json");
   EXPECT_EQ(cfg["run"]["preset"], "smoke");
   EXPECT_EQ(cfg["world"]["products"], 300);
   EXPECT_TRUE(cfg["world"].contains("mismatch_penalty"));  // every world parameter is recorded
   const auto env = caig::read_json(dir / "env.json");
-  for (const char* k : {"libtorch", "opencv", "compiler", "git_revision", "device", "torch_threads"})
+  for (const char* k :
+       {"libtorch", "opencv", "compiler", "git_revision", "device", "torch_threads"})
     EXPECT_TRUE(env.contains(k)) << k;
   const auto budget = caig::read_json(dir / "budget.json");
   EXPECT_GT(budget["world"]["samples"].get<int>(), 0);
@@ -108,15 +109,18 @@ TEST(Cli, RunWritesACompleteRunAndReportReRenders) {
   for (const char* task : {"describe", "background", "title", "prompt"})
     EXPECT_TRUE(metrics["pretrain"]["tasks"].contains(task)) << task;
   EXPECT_TRUE(metrics["pretrain"]["sampled_descriptions"].contains("match_rate"));
-  // The reward-model table: every model on both variants, the spent budget, tables, figure, records.
+  // The reward-model table: every model on both variants, the spent budget, tables, figure,
+  // records.
   const auto& ra = metrics["reward_accuracy"];
   for (const char* variant : {"commercial", "public"})
-    for (const char* model : {"caig", "vam", "cg4ctr", "lr", "fm", "deepfm", "judge", "random", "oracle"})
+    for (const char* model :
+         {"caig", "vam", "cg4ctr", "lr", "fm", "deepfm", "judge", "random", "oracle"})
       EXPECT_TRUE(ra["datasets"][variant]["models"].contains(model)) << variant << " " << model;
   EXPECT_TRUE(budget.contains("reward_accuracy/commercial/caig"));
-  for (const char* f : {"tables/reward_accuracy.md", "tables/reward_accuracy.tex", "tables/reward_accuracy.csv",
-                        "figures/reward_accuracy.png", "figures/reward_accuracy.svg",
-                        "figures/reward_accuracy.gp", "records/reward_accuracy.jsonl"})
+  for (const char* f :
+       {"tables/reward_accuracy.md", "tables/reward_accuracy.tex", "tables/reward_accuracy.csv",
+        "figures/reward_accuracy.png", "figures/reward_accuracy.svg", "figures/reward_accuracy.gp",
+        "records/reward_accuracy.jsonl"})
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   // eval-rm: one model against the stored table.
   const auto ev = run_caig("eval-rm --preset smoke --data " + (dir / "data").string() +
@@ -124,7 +128,8 @@ TEST(Cli, RunWritesACompleteRunAndReportReRenders) {
   EXPECT_EQ(ev.status, 0) << ev.output;
   EXPECT_THAT(ev.output, HasSubstr("| lr (eval-rm) |"));
   EXPECT_THAT(ev.output, HasSubstr("| oracle |"));
-  const auto ev_bad = run_caig("eval-rm --preset smoke --data " + (dir / "data").string() + " --model nope");
+  const auto ev_bad =
+      run_caig("eval-rm --preset smoke --data " + (dir / "data").string() + " --model nope");
   EXPECT_EQ(ev_bad.status, 2);
   EXPECT_THAT(ev_bad.output, HasSubstr("unknown reward model 'nope'"));
   const std::string report = caig::read_file(dir / "report.md");
@@ -136,7 +141,8 @@ TEST(Cli, RunWritesACompleteRunAndReportReRenders) {
   // Same seed, same tables.
   const auto dir2 = scratch("run2");
   ASSERT_EQ(run_caig("run " + kPaper + " --preset smoke --out " + dir2.string()).status, 0);
-  EXPECT_EQ(caig::read_file(dir / "metrics.json").substr(0, 200), caig::read_file(dir2 / "metrics.json").substr(0, 200));
+  EXPECT_EQ(caig::read_file(dir / "metrics.json").substr(0, 200),
+            caig::read_file(dir2 / "metrics.json").substr(0, 200));
   EXPECT_EQ(caig::read_file(dir / "tables/world_calibration.csv"),
             caig::read_file(dir2 / "tables/world_calibration.csv"));
 }
@@ -146,18 +152,23 @@ TEST(Cli, ConfigErrorsNameKeyAndFile) {
   fs::create_directories(dir);
   const auto exp = dir / "typo.toml";
   std::ofstream(exp) << "[world]\nrhoo = 0.9\n";
-  const auto r = run_caig("run " + exp.string() + " --preset smoke --out " + (dir / "run").string());
+  const auto r =
+      run_caig("run " + exp.string() + " --preset smoke --out " + (dir / "run").string());
   EXPECT_EQ(r.status, 2);
   EXPECT_THAT(r.output, HasSubstr("typo.toml"));
   EXPECT_THAT(r.output, HasSubstr("world.rhoo"));
   EXPECT_FALSE(fs::exists(dir / "run"));
 
-  const auto s = run_caig("run " + kPaper + " --preset smoke --set world.rho=high --out " + (dir / "r2").string());
+  const auto s = run_caig("run " + kPaper + " --preset smoke --set world.rho=high --out " +
+                          (dir / "r2").string());
   EXPECT_EQ(s.status, 2);
   EXPECT_THAT(s.output, HasSubstr("world.rho"));
-  const auto st = run_caig("run " + kPaper + " --preset smoke --set 'run.stages=[\"wrld\"]' --out " + (dir / "r3").string());
+  const auto st =
+      run_caig("run " + kPaper + " --preset smoke --set 'run.stages=[\"wrld\"]' --out " +
+               (dir / "r3").string());
   EXPECT_EQ(st.status, 2);
-  EXPECT_THAT(st.output, HasSubstr("unknown stage 'wrld'; known: pretrain, reward_accuracy, world"));
+  EXPECT_THAT(st.output,
+              HasSubstr("unknown stage 'wrld'; known: pretrain, reward_accuracy, world"));
   const auto pr = run_caig("world --preset huge --out " + (dir / "w").string());
   EXPECT_EQ(pr.status, 2);
   EXPECT_THAT(pr.output, HasSubstr("unknown preset 'huge'"));
@@ -197,19 +208,30 @@ TEST(Cli, DataInspectReadsRealFormatsAndReportsBadLines) {
 
 TEST(Cli, PretrainWritesACheckpointAndResumes) {
   const auto world = scratch("pt_world"), ck = scratch("pt_ck");
-  ASSERT_EQ(run_caig("world --preset smoke --set world.products=60 --out " + world.string()).status, 0);
-  const auto r = run_caig("pretrain --preset smoke --data " + world.string() + " --out " + ck.string());
+  ASSERT_EQ(run_caig("world --preset smoke --set world.products=60 --out " + world.string()).status,
+            0);
+  const auto r =
+      run_caig("pretrain --preset smoke --data " + world.string() + " --out " + ck.string());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("token acc"));
   for (const char* f : {"config.json", "tokenizer.json", "model.pt", "optimizer.pt",
                         "trainer_state.json", "pretrain_metrics.json"})
     EXPECT_TRUE(fs::exists(ck / f)) << f;
-  const auto more = run_caig("pretrain --preset smoke --set pretrain.max_steps=16 --resume --data " +
-                             world.string() + " --out " + ck.string());
+  const auto more =
+      run_caig("pretrain --preset smoke --set pretrain.max_steps=16 --resume --data " +
+               world.string() + " --out " + ck.string());
   ASSERT_EQ(more.status, 0) << more.output;
   const auto m = caig::read_json(ck / "pretrain_metrics.json");
   EXPECT_EQ(m["metrics"]["steps"], 16);
   EXPECT_EQ(m["metrics"]["resumed"], true);
+  EXPECT_EQ(m["metrics"]["synthetic_ads"]["ads"], 16);  // the smoke preset renders a few
+  EXPECT_EQ(m["metrics"]["synthetic_ads"]["renderer"], "procedural");
+  const auto bad_renderer = run_caig(
+      "pretrain --preset smoke --set pretrain.synthetic_renderer=nope "
+      "--data " +
+      world.string() + " --out " + (ck / "y").string());
+  EXPECT_EQ(bad_renderer.status, 2);
+  EXPECT_THAT(bad_renderer.output, HasSubstr("unknown renderer 'nope'; known: procedural"));
   const auto missing = run_caig("pretrain --preset smoke --data " + (world / "nope").string() +
                                 " --out " + (ck / "x").string());
   EXPECT_EQ(missing.status, 2);

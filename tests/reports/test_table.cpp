@@ -48,4 +48,14 @@ TEST(PretrainingTable, TasksThenTheSlotHeadRow) {
   auto without = m;
   without.erase("slot_head");
   EXPECT_EQ(caig::reports::pretraining_table(without).rows.size(), 2u);
+  EXPECT_EQ(t.note.find("synthetic"), std::string::npos);
+  // Synthetic ads are stated in the note.
+  auto with_synthetic = m;
+  with_synthetic["synthetic_ads"] = {
+      {"ads", 1200}, {"products", 140}, {"renderer", "procedural"}, {"seconds", 2.31}};
+  const auto note = caig::reports::pretraining_table(with_synthetic).note;
+  EXPECT_NE(note.find("1200 synthetic ads (uniformly drawn backgrounds on 140 training products, "
+                      "rendered by `procedural` in 2.3 s of the budget)"),
+            std::string::npos)
+      << note;
 }
