@@ -1,4 +1,5 @@
-// The multimodal backbone's throughput at the cpu preset: training step (tokens/s and achieved
+// The multimodal backbone's throughput at the cpu preset (its [backbone] table: patch 16 with the
+// sub-patch stem): training step (tokens/s and achieved
 // GFLOP/s as a fraction of the matmul peak measured in the same run), batched sampling with and
 // without the KV cache, and log-prob scoring.
 //
@@ -10,6 +11,8 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include "bench/cpu_preset.h"
+#include "methods/backbone/batched_matmul.h"
 #include "methods/backbone/multimodal_lm.h"
 #include "methods/backbone/options.h"
 #include "methods/backbone/runtime.h"
@@ -122,7 +125,7 @@ BENCHMARK(BM_MatmulPeak)
 static void BM_TrainStep(benchmark::State& state) {
   set_threads(state);
   const auto tok = Tokenizer::from_world_vocabulary();
-  const BackboneOptions o;  // cpu preset
+  const BackboneOptions o = caig::bench::cpu_preset_backbone();
   torch::manual_seed(0);
   MultimodalLM model(o, tok.vocab_info());
   model->train();
@@ -167,7 +170,7 @@ BENCHMARK(BM_TrainStep)
 static void BM_Generate(benchmark::State& state) {
   set_threads(state, 1);
   const auto tok = Tokenizer::from_world_vocabulary();
-  const BackboneOptions o;
+  const BackboneOptions o = caig::bench::cpu_preset_backbone();
   torch::manual_seed(0);
   MultimodalLM model(o, tok.vocab_info());
   model->eval();
@@ -202,7 +205,7 @@ BENCHMARK(BM_Generate)
 static void BM_TokenLogprobs(benchmark::State& state) {
   set_threads(state);
   const auto tok = Tokenizer::from_world_vocabulary();
-  const BackboneOptions o;
+  const BackboneOptions o = caig::bench::cpu_preset_backbone();
   torch::manual_seed(0);
   MultimodalLM model(o, tok.vocab_info());
   model->eval();
@@ -220,6 +223,30 @@ BENCHMARK(BM_TokenLogprobs)
     ->Arg(1)
     ->Arg(2)
     ->ArgName("threads")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Attention's batched products at the cpu preset's LM shape (batch 32 x 4 heads, 40 positions,
+// head dim 32), forward and backward: batched_matmul (arg 1) against at::bmm (arg 0). Both run in
+// one process, so their ratio is what to read.
+static void BM_AttentionProducts(benchmark::State& state) {
+  set_threads(state, 1);
+  const bool ours = state.range(0) != 0;
+  torch::manual_seed(0);
+  const auto q = torch::randn({128, 40, 32}).requires_grad_();
+  const auto k = torch::randn({128, 40, 32}).requires_grad_();
+  for (auto _ : state) {
+    const auto kt = k.transpose(1, 2);
+    auto scores = ours ? batched_matmul(q, kt) : torch::bmm(q, kt);
+    auto out = ours ? batched_matmul(scores, k) : torch::bmm(scores, k);
+    out.sum().backward();
+  }
+  state.counters["cblas"] = batched_matmul_uses_cblas() ? 1 : 0;
+}
+BENCHMARK(BM_AttentionProducts)
+    ->Args({0, 1})
+    ->Args({1, 1})
+    ->ArgNames({"batched_matmul", "threads"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

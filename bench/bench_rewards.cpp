@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "baselines/register.h"
+#include "bench/cpu_preset.h"
 #include "harness/budget.h"
 #include "harness/plugins.h"
 #include "harness/progress.h"
@@ -34,11 +35,7 @@ Plugins& registry() {
 
 const nlohmann::json& experiment() {
   static const nlohmann::json e = [] {
-    backbone::BackboneOptions o;  // the cpu preset's backbone
-    o.patch = 16;
-    o.max_grid_h = 4;
-    o.max_grid_w = 8;
-    return nlohmann::json{{"backbone", o.to_json()}};
+    return nlohmann::json{{"backbone", bench::cpu_preset_backbone().to_json()}};
   }();
   return e;
 }
