@@ -66,13 +66,18 @@ class RandomModel : public RewardModel {
     for (const auto& pr : pairs) {
       const auto& l = ads.ads.at(static_cast<size_t>(pr.left));
       const auto& r = ads.ads.at(static_cast<size_t>(pr.right));
-      Rng rng(derive_seed(seed_, l.image_path.string() + "\n" + r.image_path.string()));
+      Rng rng(derive_seed(seed_, key(l) + "\n" + key(r)));
       p.push_back(rng.uniform());
     }
     return p;
   }
 
  private:
+  // An ad's name within its dataset: the product and the image's file name, never the absolute
+  // path, which holds the run directory (and, while a run is written, its process id).
+  static std::string key(const AdInfo& ad) {
+    return ad.product_id + "/" + ad.image_path.filename().string();
+  }
   uint64_t seed_;
 };
 

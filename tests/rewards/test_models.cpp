@@ -128,6 +128,23 @@ TEST(RewardModels, OracleReadsTheTrueCtr) {
             std::string::npos);
 }
 
+TEST(RewardModels, RandomDoesNotDependOnWhereTheDatasetLives) {
+  BudgetMeter meter(BudgetLimits{0, 1, 0.0}, "cpu");
+  auto m = trained("random", nlohmann::json::object(), meter);
+  AdSet here, there;
+  for (int i = 0; i < 4; ++i) {
+    const std::string file = "images/p" + std::to_string(i / 2) + "-c" + std::to_string(i) + ".png";
+    here.ads.push_back(
+        {"p" + std::to_string(i / 2), "mug", "", {}, "/runs/a.partial-12/data/" + file});
+    there.ads.push_back({"p" + std::to_string(i / 2), "mug", "", {}, "/elsewhere/data/" + file});
+  }
+  here.images = there.images = torch::zeros({4, 3, 4, 4}, torch::kUInt8);
+  const std::vector<PairIndex> pairs{{0, 1}, {1, 0}, {2, 3}};
+  const auto a = m->prob_left(here, pairs), b = m->prob_left(there, pairs);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a[0], a[2]);  // different pairs, different coins
+}
+
 TEST(RewardModels, ConfigErrorsNameTheKey) {
   PluginContext ctx{nullptr, 1};
   const auto msg = caig::testing::error_of([&] {
