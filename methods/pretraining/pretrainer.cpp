@@ -31,35 +31,22 @@ struct Batch {
   std::vector<bool> product;  // the row's image is the product cut-out, not the ad
 };
 
-// Slot labels [B, S]: the parsed truth of each creative's ad, -1 for unknown slots and for rows
-// whose image is the product cut-out (product[i]; empty: none is).
-torch::Tensor slot_labels(const std::vector<int64_t>& creatives, const std::vector<bool>& product,
-                          const std::vector<world::Background>& truth) {
+// Slot labels [B, S] of backgrounds[rows[i]] (a creative's parsed truth, or a synthetic ad's
+// background): -1 for unknown slots and for rows whose image is the product cut-out (product[i];
+// empty: none is).
+torch::Tensor slot_labels(const std::vector<int64_t>& rows,
+                          const std::vector<world::Background>& backgrounds,
+                          const std::vector<bool>& product = {}) {
   const auto& slots = world::all_slots();
-  auto labels =
-      torch::full({static_cast<int64_t>(creatives.size()), static_cast<int64_t>(slots.size())}, -1,
-                  torch::kLong);
+  auto labels = torch::full({static_cast<int64_t>(rows.size()), static_cast<int64_t>(slots.size())},
+                            -1, torch::kLong);
   auto a = labels.accessor<int64_t, 2>();
-  for (size_t i = 0; i < creatives.size(); ++i) {
+  for (size_t i = 0; i < rows.size(); ++i) {
     if (!product.empty() && product[i]) continue;
-    const auto& t = truth[static_cast<size_t>(creatives[i])];
+    const auto& t = backgrounds[static_cast<size_t>(rows[i])];
     for (size_t s = 0; s < slots.size(); ++s)
       a[static_cast<int64_t>(i)][static_cast<int64_t>(s)] = t.get(slots[s]);
   }
-  return labels;
-}
-
-// Slot labels [B, S] of rows of a list of complete backgrounds (synthetic ads).
-torch::Tensor background_labels(const std::vector<int64_t>& rows,
-                                const std::vector<world::Background>& backgrounds) {
-  const auto& slots = world::all_slots();
-  auto labels = torch::empty(
-      {static_cast<int64_t>(rows.size()), static_cast<int64_t>(slots.size())}, torch::kLong);
-  auto a = labels.accessor<int64_t, 2>();
-  for (size_t i = 0; i < rows.size(); ++i)
-    for (size_t s = 0; s < slots.size(); ++s)
-      a[static_cast<int64_t>(i)][static_cast<int64_t>(s)] =
-          backgrounds[static_cast<size_t>(rows[i])].get(slots[s]);
   return labels;
 }
 
@@ -174,7 +161,7 @@ nlohmann::json evaluate_slot_head(backbone::MultimodalLMImpl& model, SlotHeadImp
     const std::vector<int64_t> chunk(
         chosen.begin() + static_cast<std::ptrdiff_t>(at),
         chosen.begin() + static_cast<std::ptrdiff_t>(std::min(chosen.size(), at + 64)));
-    const auto labels = slot_labels(chunk, {}, truth);
+    const auto labels = slot_labels(chunk, truth);
     const auto images = bank.ads(chunk).to(model.device());
     const auto hits = slot_head_hits(head.forward(model.vision(images)), labels, head.slot_sizes());
     for (size_t s = 0; s < slots.size(); ++s)
@@ -513,14 +500,14 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
     torch::Tensor loss = la.loss;
     if (use_slot_head) {
       auto logits = slot_head(vision_tokens);
-      auto labels = slot_labels(b.creatives, b.product, truth);
+      auto labels = slot_labels(b.creatives, truth, b.product);
       if (opt.slot_head_ads > 0) {
         const auto extra = slot_head_ads_at(step);
         std::vector<torch::Tensor> images{bank.ads(extra.logged)};
-        std::vector<torch::Tensor> extra_labels{slot_labels(extra.logged, {}, truth)};
+        std::vector<torch::Tensor> extra_labels{slot_labels(extra.logged, truth)};
         if (!extra.synthetic.empty()) {
           images.push_back(synthetic.batch(extra.synthetic));
-          extra_labels.push_back(background_labels(extra.synthetic, synthetic.backgrounds));
+          extra_labels.push_back(slot_labels(extra.synthetic, synthetic.backgrounds));
         }
         logits = torch::cat({logits, slot_head(model->vision(torch::cat(images).to(device)))});
         labels = torch::cat({labels, torch::cat(extra_labels)});

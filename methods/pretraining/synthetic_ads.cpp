@@ -1,6 +1,6 @@
 #include "methods/pretraining/synthetic_ads.h"
 
-#include <map>
+#include <set>
 
 #include <torch/torch.h>
 #include <opencv2/imgcodecs.hpp>
@@ -30,12 +30,11 @@ SyntheticAds render_synthetic_ads(const data::Dataset& d, const std::string& spl
                                   Renderer& renderer, int64_t count, int64_t image_size,
                                   uint64_t seed) {
   if (count < 0) fail("synthetic ads: count must be >= 0, got {}", count);
-  // Distinct product cut-outs of the split, in manifest order (a std::map would reorder them by
-  // path, which is also deterministic, but the manifest order is what a reader expects).
+  // Distinct product cut-outs of the split, in manifest order.
   std::vector<std::string> paths;
-  std::map<std::string, bool> seen;
+  std::set<std::string> seen;
   for (const auto& c : d.creatives)
-    if (c.split == split && !c.product_image.empty() && seen.emplace(c.product_image, true).second)
+    if (c.split == split && !c.product_image.empty() && seen.insert(c.product_image).second)
       paths.push_back(c.product_image);
   SyntheticAds out;
   out.images = torch::empty({count, 3, image_size, image_size}, torch::kUInt8);
