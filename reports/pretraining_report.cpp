@@ -51,14 +51,29 @@ Table pretraining_table(const nlohmann::json& m) {
     t.rows.push_back(row);
   }
   const auto& s = m.at("sampled_descriptions");
+  const auto products = s.at("products").get<int64_t>();
+  const auto samples = s.value("samples", products);  // one per product before samples were counted
+  std::string interval;
+  if (s.contains("match_rate_interval"))
+    interval = fmt::format(" (95% interval over products {:.3f}-{:.3f})",
+                           s["match_rate_interval"].at(0).get<double>(),
+                           s["match_rate_interval"].at(1).get<double>());
   t.note = fmt::format(
       "Slot columns: accuracy of greedy descriptions read from the ad (slot head: of the "
-      "auxiliary classifier on the vision tokens). Sampled prompt-model "
-      "descriptions (temperature 1, {} validation products): well formed {:.3f}, match rate {:.3f} "
-      "(the designers' own match rate on these products: {:.3f}). {} steps, {} examples seen.",
-      s.at("products").get<int64_t>(), s.at("well_formed_rate").get<double>(),
-      s.at("match_rate").get<double>(), s.at("designer_match_rate").get<double>(),
-      m.value("steps", int64_t{0}), m.value("examples_seen", int64_t{0}));
+      "auxiliary classifier on the vision tokens). Sampled prompt-model descriptions (temperature "
+      "1, {} for {} validation products): well formed {:.3f}, match rate {:.3f}{} (the designers' "
+      "own match rate on these products: {:.3f}). {} steps, {} examples seen.",
+      samples, products, s.at("well_formed_rate").get<double>(), s.at("match_rate").get<double>(),
+      interval, s.at("designer_match_rate").get<double>(), m.value("steps", int64_t{0}),
+      m.value("examples_seen", int64_t{0}));
+  if (s.contains("count_model")) {
+    const auto& cm = s["count_model"];
+    t.note += fmt::format(
+        " Imitation reference: per-category counts of the training designers' scenes and styles, "
+        "smoothed by alpha = {:g} (the leave-one-out likelihood's choice), sample matched "
+        "backgrounds {:.3f} of the time on these products.",
+        cm.at("alpha").get<double>(), cm.at("match_rate").get<double>());
+  }
   if (m.contains("synthetic_ads")) {
     const auto& sa = m["synthetic_ads"];
     t.note += fmt::format(

@@ -20,6 +20,8 @@
 #include "methods/pretraining/image_bank.h"
 #include "methods/pretraining/slot_head.h"
 #include "methods/pretraining/synthetic_ads.h"
+#include "metrics/designer_count_model.h"
+#include "metrics/stats.h"
 
 namespace caig::pretraining {
 
@@ -134,7 +136,9 @@ double lr_at(const PretrainOptions& o, int64_t step) {
     return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps);
   const double progress = static_cast<double>(step - o.warmup_steps) /
                           static_cast<double>(std::max<int64_t>(1, o.max_steps - o.warmup_steps));
-  return o.lr * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(3.141592653589793 * std::min(1.0, progress))));
+  const double f = o.final_lr_ratio;
+  return o.lr *
+         (f + (1.0 - f) * 0.5 * (1.0 + std::cos(3.141592653589793 * std::min(1.0, progress))));
 }
 
 // Accuracy per slot of the auxiliary head on up to n ads of `split` (a seeded subset).
@@ -185,10 +189,12 @@ nlohmann::json PretrainOptions::to_json() const {
           {"lr", lr},
           {"weight_decay", weight_decay},
           {"warmup_steps", warmup_steps},
+          {"final_lr_ratio", final_lr_ratio},
           {"grad_clip", grad_clip},
           {"eval_every", eval_every},
           {"eval_examples", eval_examples},
           {"sample_products", sample_products},
+          {"samples_per_product", samples_per_product},
           {"slot_head_weight", slot_head_weight},
           {"slot_head_ads", slot_head_ads},
           {"synthetic_ads", synthetic_ads},
@@ -205,10 +211,12 @@ PretrainOptions PretrainOptions::from_json(const nlohmann::json& j) {
     o.lr = j.at("lr").get<double>();
     o.weight_decay = j.at("weight_decay").get<double>();
     o.warmup_steps = j.at("warmup_steps").get<int64_t>();
+    o.final_lr_ratio = j.at("final_lr_ratio").get<double>();
     o.grad_clip = j.at("grad_clip").get<double>();
     o.eval_every = j.at("eval_every").get<int64_t>();
     o.eval_examples = j.at("eval_examples").get<int64_t>();
     o.sample_products = j.at("sample_products").get<int64_t>();
+    o.samples_per_product = j.at("samples_per_product").get<int64_t>();
     o.slot_head_weight = j.at("slot_head_weight").get<double>();
     o.slot_head_ads = j.at("slot_head_ads").get<int64_t>();
     o.synthetic_ads = j.at("synthetic_ads").get<int64_t>();
@@ -220,6 +228,12 @@ PretrainOptions PretrainOptions::from_json(const nlohmann::json& j) {
   if (o.batch_size <= 0 || o.max_steps <= 0 || o.eval_every <= 0 || o.warmup_steps < 0 || o.lr <= 0)
     fail(
         "pretrain config: batch_size, max_steps, eval_every and lr must be > 0, warmup_steps >= 0");
+  if (!(o.final_lr_ratio >= 0 && o.final_lr_ratio <= 1))
+    fail("pretrain config: final_lr_ratio must be in [0, 1], got {}", o.final_lr_ratio);
+  if (o.sample_products < 0 || o.samples_per_product < 1)
+    fail(
+        "pretrain config: sample_products must be >= 0 and samples_per_product >= 1, got {} and {}",
+        o.sample_products, o.samples_per_product);
   if (!(o.slot_head_weight >= 0) || o.slot_head_ads < 0 || o.synthetic_ads < 0)
     fail("pretrain config: slot_head_weight, slot_head_ads and synthetic_ads must be >= 0");
   if (o.synthetic_ads > 0 && (o.slot_head_weight == 0 || o.slot_head_ads == 0))
@@ -300,26 +314,35 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
   }
 
   // Sampled prompt-task descriptions for distinct products: what the prompt model would write.
+  // Each product gets samples_per_product draws; the interval resamples products, as the draws of
+  // one product share its prompt.
   std::vector<Example> per_product;
   std::set<std::string> seen;
-  double designer_matched = 0;
   for (const auto& e : subset(build_task_examples(tok, d, split, Task::Prompt), 1 << 30,
                               derive_seed(seed, "products"))) {
-    const auto& c = d.creatives[static_cast<size_t>(e.creative)];
     if (static_cast<int64_t>(per_product.size()) >= opt.sample_products) break;
-    if (!seen.insert(c.product_id).second) continue;
-    designer_matched += c.match && *c.match >= match_threshold;
-    per_product.push_back(e);
+    if (seen.insert(d.creatives[static_cast<size_t>(e.creative)].product_id).second)
+      per_product.push_back(e);
   }
-  int64_t sampled = 0, well_formed = 0, matched = 0;
-  for (size_t at = 0; at < per_product.size(); at += static_cast<size_t>(opt.batch_size)) {
-    std::vector<const Example*> chunk;
-    std::vector<std::vector<int64_t>> prompts;
-    for (size_t k = at; k < std::min(per_product.size(), at + static_cast<size_t>(opt.batch_size));
-         ++k) {
-      chunk.push_back(&per_product[k]);
-      prompts.push_back(per_product[k].prompt());
+  // The designers' own match rate on the same products, over all their creatives in the split.
+  int64_t designed = 0, designer_matched = 0;
+  for (const auto& c : d.creatives)
+    if (c.split == split && seen.count(c.product_id)) {
+      ++designed;
+      designer_matched += c.match && *c.match >= match_threshold;
     }
+  std::vector<const Example*> draws;
+  for (const auto& e : per_product)
+    for (int64_t k = 0; k < opt.samples_per_product; ++k) draws.push_back(&e);
+  std::map<const Example*, std::pair<double, double>> product_hits;  // (matched, sampled)
+  int64_t sampled = 0, well_formed = 0, matched = 0;
+  for (size_t at = 0; at < draws.size(); at += static_cast<size_t>(opt.batch_size)) {
+    const std::vector<const Example*> chunk(
+        draws.begin() + static_cast<std::ptrdiff_t>(at),
+        draws.begin() + static_cast<std::ptrdiff_t>(
+                            std::min(draws.size(), at + static_cast<size_t>(opt.batch_size))));
+    std::vector<std::vector<int64_t>> prompts;
+    for (const auto* e : chunk) prompts.push_back(e->prompt());
     const Batch b = collate(chunk, bank, tok.pad_id(), device);
     backbone::GenerateOptions g;
     g.temperature = 1.0;
@@ -329,20 +352,43 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
     for (size_t k = 0; k < chunk.size(); ++k) {
       const auto& c = d.creatives[static_cast<size_t>(chunk[k]->creative)];
       const auto got = world::parse_description(tok.decode(res.tokens[k]));
+      const int cat = world::category_index(c.category);
+      const bool hit = got.well_formed() && cat >= 0 &&
+                       world::match_score(cat, got.background) >= match_threshold;
       ++sampled;
       well_formed += got.well_formed();
-      const int cat = world::category_index(c.category);
-      matched += got.well_formed() && cat >= 0 &&
-                 world::match_score(cat, got.background) >= match_threshold;
+      matched += hit;
+      auto& h = product_hits[chunk[k]];
+      h.first += hit;
+      h.second += 1;
     }
   }
-  out["sampled_descriptions"] = {
-      {"products", sampled},
-      {"well_formed_rate",
-       sampled ? static_cast<double>(well_formed) / static_cast<double>(sampled) : 0.0},
-      {"match_rate", sampled ? static_cast<double>(matched) / static_cast<double>(sampled) : 0.0},
-      {"designer_match_rate", sampled ? designer_matched / static_cast<double>(sampled) : 0.0},
-      {"temperature", 1.0}};
+  // The imitation reference: a likelihood-fitted count model of the training designers' scenes
+  // and styles (designer_count_model.h), its exact match probability on the same products.
+  const auto count_model = metrics::fit_designer_count_model(d, "train");
+  double count_model_match = 0;
+  for (const auto& e : per_product)
+    count_model_match += count_model.match_probability(
+        world::category_index(d.creatives[static_cast<size_t>(e.creative)].category),
+        match_threshold);
+  auto count_json = count_model.to_json();
+  count_json["match_rate"] =
+      per_product.empty() ? 0.0 : count_model_match / static_cast<double>(per_product.size());
+  std::vector<std::pair<double, double>> groups;
+  for (const auto& e : per_product) groups.push_back(product_hits[&e]);
+  const auto interval = metrics::bootstrap_ratio(groups, 1000, derive_seed(seed, "match_interval"));
+  auto rate = [](int64_t k, int64_t n) {
+    return n > 0 ? static_cast<double>(k) / static_cast<double>(n) : 0.0;
+  };
+  out["sampled_descriptions"] = {{"products", per_product.size()},
+                                 {"samples", sampled},
+                                 {"well_formed_rate", rate(well_formed, sampled)},
+                                 {"match_rate", rate(matched, sampled)},
+                                 {"match_rate_interval", {interval.lo, interval.hi}},
+                                 {"designer_creatives", designed},
+                                 {"designer_match_rate", rate(designer_matched, designed)},
+                                 {"count_model", count_json},
+                                 {"temperature", 1.0}};
   if (was_training) model.train();
   return out;
 }
@@ -400,7 +446,10 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
     history = state.at("history");
   }
 
-  const auto train = build_examples(tok, d, "train", opt.mixture, derive_seed(seed, "mixture"));
+  // Every epoch draws the creatives' tasks afresh (build_examples), from (seed, epoch) alone.
+  const uint64_t mixture_seed = derive_seed(seed, "mixture");
+  std::vector<Example> train = build_examples(tok, d, "train", opt.mixture, mixture_seed, 0);
+  std::vector<Example> previous_epoch;
   BudgetMeter meter({0, opt.max_steps, opt.max_device_seconds}, device_name);
   meter.add_steps(step);
   int64_t unknown = 0;
@@ -487,6 +536,9 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
       const int64_t epoch = k / n;
       if (epoch != perm_epoch) {
         perm = permutation(train.size(), derive_seed(seed, static_cast<uint64_t>(epoch)));
+        // A batch across the boundary still points into the last epoch's examples.
+        previous_epoch = std::move(train);
+        train = build_examples(tok, d, "train", opt.mixture, mixture_seed, epoch);
         perm_epoch = epoch;
       }
       chunk.push_back(&train[perm[static_cast<size_t>(k % n)]]);

@@ -35,10 +35,12 @@ struct PretrainOptions {
   double lr = 2e-3;
   double weight_decay = 0.01;
   int64_t warmup_steps = 60;
+  double final_lr_ratio = 0.1;  // the cosine schedule decays lr to lr * final_lr_ratio at max_steps
   double grad_clip = 1.0;
-  int64_t eval_every = 400;       // steps between validations (and checkpoints)
-  int64_t eval_examples = 192;    // validation examples per task
-  int64_t sample_products = 192;  // validation products whose descriptions are sampled
+  int64_t eval_every = 400;         // steps between validations (and checkpoints)
+  int64_t eval_examples = 192;      // validation examples per task
+  int64_t sample_products = 192;    // validation products whose descriptions are sampled
+  int64_t samples_per_product = 1;  // descriptions sampled per product (the match rate's sample)
   // Weight of the auxiliary slot classifier on the vision tokens of ad images (slot_head.h);
   // 0 trains with the LM loss alone.
   double slot_head_weight = 1.0;

@@ -115,7 +115,7 @@ Example make_example(const backbone::Tokenizer& tok, const data::Dataset& d, int
 
 std::vector<Example> build_examples(const backbone::Tokenizer& tok, const data::Dataset& d,
                                     const std::string& split, const TaskMixture& mixture,
-                                    uint64_t seed) {
+                                    uint64_t seed, int64_t epoch) {
   if (!d.has_text) fail("pretraining needs a dataset with text (commercial), got a text-free one");
   std::vector<Task> tasks;
   std::vector<double> cumulative;
@@ -126,10 +126,11 @@ std::vector<Example> build_examples(const backbone::Tokenizer& tok, const data::
       tasks.push_back(t);
       cumulative.push_back(total);
     }
+  const uint64_t epoch_seed = derive_seed(seed, static_cast<uint64_t>(epoch));
   std::vector<Example> out;
   for (size_t i = 0; i < d.creatives.size(); ++i) {
     if (d.creatives[i].split != split) continue;
-    Rng rng(derive_seed(seed, d.creatives[i].creative_id));
+    Rng rng(derive_seed(epoch_seed, d.creatives[i].creative_id));
     const double u = rng.uniform() * total;
     size_t k = 0;
     while (k + 1 < cumulative.size() && u >= cumulative[k]) ++k;

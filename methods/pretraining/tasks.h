@@ -35,15 +35,13 @@ struct Example {
   bool product_image = false;   // the product cut-out instead of the ad
   std::vector<int64_t> tokens;  // the whole sequence
   int64_t target_start = 0;     // first target position; tokens[target_start - 1] is the task token
-  std::vector<int64_t> prompt() const {
-    return {tokens.begin(), tokens.begin() + target_start};
-  }
+  std::vector<int64_t> prompt() const { return {tokens.begin(), tokens.begin() + target_start}; }
 };
 
 // Relative weights of the tasks in the training mixture (DESIGN: "Task mixture configurable").
 struct TaskMixture {
-  std::map<Task, double> weights{{Task::Describe, 1.0}, {Task::Background, 0.5},
-                                 {Task::Title, 0.5}, {Task::Prompt, 1.0}};
+  std::map<Task, double> weights{
+      {Task::Describe, 1.0}, {Task::Background, 0.5}, {Task::Title, 0.5}, {Task::Prompt, 1.0}};
   nlohmann::json to_json() const;
   static TaskMixture from_json(const nlohmann::json& j);  // keys are task names
 };
@@ -53,13 +51,17 @@ std::string attributes_text(const nlohmann::json& attributes);  // "colour red m
 std::vector<int64_t> product_context(const backbone::Tokenizer& tok, const data::CreativeRecord& c);
 
 // One example of `task` for creative `index`.
-Example make_example(const backbone::Tokenizer& tok, const data::Dataset& d, int64_t index, Task task);
+Example make_example(const backbone::Tokenizer& tok, const data::Dataset& d, int64_t index,
+                     Task task);
 
-// For every creative of `split`, one task drawn from the mixture with a seeded RNG, so an epoch
-// visits each creative once. Needs a dataset with text (commercial); Error otherwise.
+// The examples of one epoch: for every creative of `split`, one task drawn from the mixture with
+// an RNG seeded by (seed, epoch, creative), so an epoch visits each creative once and, over epochs,
+// every creative serves every task in proportion to the mixture (a task fixed per creative would
+// show the prompt task only a quarter of the designers' descriptions, however long the run).
+// Needs a dataset with text (commercial); Error otherwise.
 std::vector<Example> build_examples(const backbone::Tokenizer& tok, const data::Dataset& d,
                                     const std::string& split, const TaskMixture& mixture,
-                                    uint64_t seed);
+                                    uint64_t seed, int64_t epoch = 0);
 
 // Every task for every creative of `split` (evaluation sets: one list per task).
 std::vector<Example> build_task_examples(const backbone::Tokenizer& tok, const data::Dataset& d,

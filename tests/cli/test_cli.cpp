@@ -108,7 +108,14 @@ TEST(Cli, RunWritesACompleteRunAndReportReRenders) {
   const auto metrics = caig::read_json(dir / "metrics.json");
   for (const char* task : {"describe", "background", "title", "prompt"})
     EXPECT_TRUE(metrics["pretrain"]["tasks"].contains(task)) << task;
-  EXPECT_TRUE(metrics["pretrain"]["sampled_descriptions"].contains("match_rate"));
+  // Sampled descriptions: the smoke preset draws two per product; the interval brackets the rate.
+  const auto& sampled = metrics["pretrain"]["sampled_descriptions"];
+  EXPECT_EQ(sampled["samples"].get<int>(), 2 * sampled["products"].get<int>());
+  EXPECT_GE(sampled["designer_creatives"].get<int>(), sampled["products"].get<int>());
+  EXPECT_LE(sampled["match_rate_interval"][0].get<double>(), sampled["match_rate"].get<double>());
+  EXPECT_GE(sampled["match_rate_interval"][1].get<double>(), sampled["match_rate"].get<double>());
+  EXPECT_GT(sampled["count_model"]["alpha"].get<double>(), 0.0);
+  EXPECT_GT(sampled["count_model"]["match_rate"].get<double>(), 0.0);
   // The reward-model table: every model on both variants, the spent budget, tables, figure,
   // records.
   const auto& ra = metrics["reward_accuracy"];
@@ -218,11 +225,13 @@ TEST(Cli, PretrainWritesACheckpointAndResumes) {
                         "trainer_state.json", "pretrain_metrics.json"})
     EXPECT_TRUE(fs::exists(ck / f)) << f;
   const auto more =
-      run_caig("pretrain --preset smoke --set pretrain.max_steps=16 --resume --data " +
+      // 24 steps of 16 cross the first epoch (about 290 training creatives) after the resume.
+      run_caig("pretrain --preset smoke --set pretrain.max_steps=24 --resume --data " +
                world.string() + " --out " + ck.string());
   ASSERT_EQ(more.status, 0) << more.output;
   const auto m = caig::read_json(ck / "pretrain_metrics.json");
-  EXPECT_EQ(m["metrics"]["steps"], 16);
+  EXPECT_EQ(m["metrics"]["steps"], 24);
+  EXPECT_GT(m["metrics"]["examples_seen"].get<int>(), m["metrics"]["train_examples"].get<int>());
   EXPECT_EQ(m["metrics"]["resumed"], true);
   EXPECT_EQ(m["metrics"]["synthetic_ads"]["ads"], 16);  // the smoke preset renders a few
   EXPECT_EQ(m["metrics"]["synthetic_ads"]["renderer"], "procedural");
@@ -231,6 +240,18 @@ TEST(Cli, PretrainWritesACheckpointAndResumes) {
       "--data " +
       world.string() + " --out " + (ck / "y").string());
   EXPECT_EQ(bad_renderer.status, 2);
+  const auto no_samples = run_caig(
+      "pretrain --preset smoke --set pretrain.samples_per_product=0 "
+      "--data " +
+      world.string() + " --out " + (ck / "z").string());
+  EXPECT_EQ(no_samples.status, 2);
+  EXPECT_THAT(no_samples.output, HasSubstr("samples_per_product >= 1"));
+  const auto bad_schedule = run_caig(
+      "pretrain --preset smoke --set pretrain.final_lr_ratio=2 "
+      "--data " +
+      world.string() + " --out " + (ck / "z").string());
+  EXPECT_EQ(bad_schedule.status, 2);
+  EXPECT_THAT(bad_schedule.output, HasSubstr("final_lr_ratio must be in [0, 1], got 2"));
   EXPECT_THAT(bad_renderer.output, HasSubstr("unknown renderer 'nope'; known: procedural"));
   const auto missing = run_caig("pretrain --preset smoke --data " + (world / "nope").string() +
                                 " --out " + (ck / "x").string());

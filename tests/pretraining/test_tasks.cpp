@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <map>
+
 #include "datasets/shopworld/shopworld.h"
 #include "harness/error.h"
 #include "harness/progress.h"
@@ -82,9 +85,45 @@ TEST(PretrainTasks, MixtureFollowsWeightsAndIsSeeded) {
     EXPECT_EQ(d.creatives[static_cast<size_t>(a[i].creative)].split, "train");
     ++counts[a[i].task];
   }
-  // Weights 1 : 0.5 : 0.5 : 1 -> describe and prompt each about a third.
-  EXPECT_NEAR(counts[Task::Describe] / static_cast<double>(a.size()), 1.0 / 3, 0.08);
-  EXPECT_NEAR(counts[Task::Prompt] / static_cast<double>(a.size()), 1.0 / 3, 0.08);
+  // Weights 1 : 0.5 : 0.5 : 1 -> describe and prompt each about a third: within four binomial
+  // standard errors in one epoch (EachEpochDrawsTheTasksAfresh checks the average over 60).
+  const double n = static_cast<double>(a.size());
+  const double tolerance = 4 * std::sqrt((1.0 / 3) * (2.0 / 3) / n);
+  EXPECT_NEAR(counts[Task::Describe] / n, 1.0 / 3, tolerance);
+  EXPECT_NEAR(counts[Task::Prompt] / n, 1.0 / 3, tolerance);
+}
+
+TEST(PretrainTasks, EachEpochDrawsTheTasksAfresh) {
+  const auto tok = backbone::Tokenizer::from_world_vocabulary();
+  const auto& d = tiny_world();
+  // Weights 1 : 0.5 : 0.5 : 1: over many epochs every creative serves the prompt task about a
+  // third of the time (a task fixed per creative would give each one 0 or 1).
+  constexpr int kEpochs = 60;
+  std::map<int64_t, int> prompt_epochs;
+  for (int epoch = 0; epoch < kEpochs; ++epoch) {
+    const auto a = build_examples(tok, d, "train", TaskMixture{}, 5, epoch);
+    const auto again = build_examples(tok, d, "train", TaskMixture{}, 5, epoch);
+    ASSERT_EQ(a.size(), again.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].task, again[i].task);  // a pure function of (seed, epoch)
+      EXPECT_EQ(a[i].tokens, again[i].tokens);
+      prompt_epochs[a[i].creative] += a[i].task == Task::Prompt;
+    }
+  }
+  ASSERT_FALSE(prompt_epochs.empty());
+  double total = 0;
+  for (const auto& [creative, n] : prompt_epochs) {
+    EXPECT_GT(n, 0) << "creative " << creative << " never served the prompt task";
+    EXPECT_LT(n, kEpochs) << "creative " << creative << " always served the prompt task";
+    total += n;
+  }
+  EXPECT_NEAR(total / (kEpochs * static_cast<double>(prompt_epochs.size())), 1.0 / 3, 0.05);
+  // Epochs differ from each other.
+  const auto e0 = build_examples(tok, d, "train", TaskMixture{}, 5, 0);
+  const auto e1 = build_examples(tok, d, "train", TaskMixture{}, 5, 1);
+  int differ = 0;
+  for (size_t i = 0; i < e0.size(); ++i) differ += e0[i].task != e1[i].task;
+  EXPECT_GT(differ, 0);
 }
 
 TEST(PretrainTasks, BadInputIsAnError) {

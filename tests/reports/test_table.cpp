@@ -44,6 +44,23 @@ TEST(PretrainingTable, TasksThenTheSlotHeadRow) {
   EXPECT_EQ(t.rows[2], (std::vector<std::string>{"slot head", "", "", "0.875", "1.000", "0.500",
                                                  "0.250", "0.125", ""}));
   EXPECT_NE(t.note.find("match rate 0.750"), std::string::npos) << t.note;
+  EXPECT_NE(t.note.find("4 for 4 validation products"), std::string::npos) << t.note;
+  // Several samples per product, with the interval over products.
+  auto several = m;
+  several["sampled_descriptions"]["samples"] = 16;
+  several["sampled_descriptions"]["match_rate_interval"] = {0.5, 0.875};
+  several["sampled_descriptions"]["count_model"] = {
+      {"alpha", 0.5}, {"loo_log_likelihood", -4.1}, {"descriptions", 90}, {"match_rate", 0.8125}};
+  const auto several_note = caig::reports::pretraining_table(several).note;
+  EXPECT_NE(several_note.find("16 for 4 validation products"), std::string::npos) << several_note;
+  EXPECT_NE(several_note.find("match rate 0.750 (95% interval over products 0.500-0.875)"),
+            std::string::npos)
+      << several_note;
+  EXPECT_NE(several_note.find("smoothed by alpha = 0.5 (the leave-one-out likelihood's choice), "
+                              "sample matched backgrounds 0.812 of the time"),
+            std::string::npos)
+      << several_note;
+  EXPECT_EQ(t.note.find("Imitation reference"), std::string::npos);
   // Without the head there is no such row.
   auto without = m;
   without.erase("slot_head");
