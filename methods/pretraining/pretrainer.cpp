@@ -364,16 +364,22 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
     }
   }
   // The imitation reference: a likelihood-fitted count model of the training designers' scenes
-  // and styles (designer_count_model.h), its exact match probability on the same products.
-  const auto count_model = metrics::fit_designer_count_model(d, "train");
-  double count_model_match = 0;
-  for (const auto& e : per_product)
-    count_model_match += count_model.match_probability(
-        world::category_index(d.creatives[static_cast<size_t>(e.creative)].category),
-        match_threshold);
-  auto count_json = count_model.to_json();
-  count_json["match_rate"] =
-      per_product.empty() ? 0.0 : count_model_match / static_cast<double>(per_product.size());
+  // and styles (designer_count_model.h), its exact match probability on the same products. Only
+  // for simulated data, where the world's categories define the match.
+  nlohmann::json count_json = nullptr;
+  if (d.world.is_object()) {
+    const auto count_model = metrics::fit_designer_count_model(d, "train");
+    double count_model_match = 0;
+    for (const auto& e : per_product) {
+      const auto& c = d.creatives[static_cast<size_t>(e.creative)];
+      const int cat = world::category_index(c.category);
+      if (cat < 0) fail("creative {} has unknown category '{}'", c.creative_id, c.category);
+      count_model_match += count_model.match_probability(cat, match_threshold);
+    }
+    count_json = count_model.to_json();
+    count_json["match_rate"] =
+        per_product.empty() ? 0.0 : count_model_match / static_cast<double>(per_product.size());
+  }
   std::vector<std::pair<double, double>> groups;
   for (const auto& e : per_product) groups.push_back(product_hits[&e]);
   const auto interval = metrics::bootstrap_ratio(groups, 1000, derive_seed(seed, "match_interval"));
@@ -387,8 +393,8 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
                                  {"match_rate_interval", {interval.lo, interval.hi}},
                                  {"designer_creatives", designed},
                                  {"designer_match_rate", rate(designer_matched, designed)},
-                                 {"count_model", count_json},
                                  {"temperature", 1.0}};
+  if (!count_json.is_null()) out["sampled_descriptions"]["count_model"] = count_json;
   if (was_training) model.train();
   return out;
 }
