@@ -1,7 +1,7 @@
 // Tests that need the built-in plugin set (and so LibTorch, which makes the binary slow to start).
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,6 +10,8 @@
 #include "harness/config.h"
 #include "harness/error.h"
 #include "harness/plugins.h"
+#include "methods/backbone/options.h"
+#include "methods/pretraining/pretrainer.h"
 #include "tests/support/test_util.h"
 
 using caig::Error;
@@ -21,8 +23,8 @@ namespace fs = std::filesystem;
 TEST(Config, ResolveAppliesPresetThenFileThenPerPresetThenSets) {
   caig::register_builtin_plugins();
   const auto exp = write_temp_file("exp.toml",
-                             "[world]\nrho = 0.7\nproducts = 123\n"
-                             "[presets.smoke.world]\nproducts = 50\n");
+                                   "[world]\nrho = 0.7\nproducts = 123\n"
+                                   "[presets.smoke.world]\nproducts = 50\n");
   auto cfg = caig::resolve_config(caig::default_config(), {exp, "smoke", {"world.rho=0.6"}});
   EXPECT_EQ(cfg["world"]["products"].get<int>(), 50);  // per-preset section wins over the body
   EXPECT_DOUBLE_EQ(cfg["world"]["rho"].get<double>(), 0.6);  // --set wins over everything
@@ -32,11 +34,27 @@ TEST(Config, ResolveAppliesPresetThenFileThenPerPresetThenSets) {
   EXPECT_EQ(cpu["run"]["name"], fs::path(exp).stem().string());
   auto bare = caig::resolve_config(caig::default_config(), {"", "smoke", {}});
   EXPECT_EQ(bare["world"]["products"].get<int>(), 300);  // the smoke preset itself
-  EXPECT_THAT(error_of([&] { caig::resolve_config(caig::default_config(), {"", "huge", {}}); }),
+  EXPECT_THAT(error_of([&] {
+                caig::resolve_config(caig::default_config(), {"", "huge", {}});
+              }),
               HasSubstr("unknown preset 'huge'; known: cpu, paper, smoke"));
   const auto typo = write_temp_file("typo.toml", "[presets.smoek.world]\nproducts = 5\n");
-  EXPECT_THAT(error_of([&] { caig::resolve_config(caig::default_config(), {typo, "cpu", {}}); }),
+  EXPECT_THAT(error_of([&] {
+                caig::resolve_config(caig::default_config(), {typo, "cpu", {}});
+              }),
               HasSubstr("unknown preset 'smoek'"));
+}
+
+// Every preset's [backbone] and [pretrain] sections parse into their options (the paper preset is
+// otherwise only read on a GPU machine).
+TEST(Config, EveryPresetsModelSectionsParse) {
+  caig::register_builtin_plugins();
+  for (const char* preset : {"smoke", "cpu", "paper"}) {
+    const auto cfg = caig::resolve_config(caig::default_config(), {"", preset, {}});
+    EXPECT_NO_THROW(caig::backbone::BackboneOptions::from_json(cfg.at("backbone"))) << preset;
+    const auto pretrain = caig::pretraining::PretrainOptions::from_json(cfg.at("pretrain"));
+    EXPECT_GE(pretrain.samples_per_product, 1) << preset;
+  }
 }
 
 // The built-in set, listed explicitly: a plugin dropped by the linker or a registration that
@@ -45,9 +63,9 @@ TEST(Registry, BuiltinPluginsAreAllRegistered) {
   caig::register_builtin_plugins();
   caig::register_builtin_plugins();  // idempotent
   const auto& p = caig::plugins();
-  EXPECT_EQ(p.datasets.names(), (std::vector<std::string>{"cg4ctr_json", "creative_ranking",
-                                                          "shopworld_commercial", "shopworld_dir",
-                                                          "shopworld_public"}));
+  EXPECT_EQ(p.datasets.names(),
+            (std::vector<std::string>{"cg4ctr_json", "creative_ranking", "shopworld_commercial",
+                                      "shopworld_dir", "shopworld_public"}));
   EXPECT_EQ(p.renderers.names(), (std::vector<std::string>{"procedural"}));
   EXPECT_EQ(p.metrics.names(), (std::vector<std::string>{"world_calibration"}));
   EXPECT_EQ(p.reports.names(),
@@ -90,6 +108,7 @@ TEST(Budget, CountsAndStopsAtLimits) {
   for (int i = 0; i < 100000; ++i) x = x + 1;
   secs.stop();
   EXPECT_EQ(secs.exhausted_by(), "device_seconds");
-  EXPECT_THROW(caig::BudgetLimits::from_json({{"max_samples", -1}, {"max_steps", 0}, {"max_device_seconds", 0}}),
+  EXPECT_THROW(caig::BudgetLimits::from_json(
+                   {{"max_samples", -1}, {"max_steps", 0}, {"max_device_seconds", 0}}),
                caig::Error);
 }
