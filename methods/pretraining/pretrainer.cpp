@@ -331,18 +331,20 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
       ++designed;
       designer_matched += c.match && *c.match >= match_threshold;
     }
-  std::vector<const Example*> draws;
-  for (const auto& e : per_product)
-    for (int64_t k = 0; k < opt.samples_per_product; ++k) draws.push_back(&e);
-  std::map<const Example*, std::pair<double, double>> product_hits;  // (matched, sampled)
+  std::vector<size_t> draws;  // the product (index into per_product) of each sample
+  for (size_t p = 0; p < per_product.size(); ++p)
+    draws.insert(draws.end(), static_cast<size_t>(opt.samples_per_product), p);
+  // (matched, sampled) per product: the groups the interval resamples.
+  std::vector<std::pair<double, double>> product_hits(per_product.size());
   int64_t sampled = 0, well_formed = 0, matched = 0;
   for (size_t at = 0; at < draws.size(); at += static_cast<size_t>(opt.batch_size)) {
-    const std::vector<const Example*> chunk(
-        draws.begin() + static_cast<std::ptrdiff_t>(at),
-        draws.begin() + static_cast<std::ptrdiff_t>(
-                            std::min(draws.size(), at + static_cast<size_t>(opt.batch_size))));
+    const size_t end = std::min(draws.size(), at + static_cast<size_t>(opt.batch_size));
+    std::vector<const Example*> chunk;
     std::vector<std::vector<int64_t>> prompts;
-    for (const auto* e : chunk) prompts.push_back(e->prompt());
+    for (size_t k = at; k < end; ++k) {
+      chunk.push_back(&per_product[draws[k]]);
+      prompts.push_back(chunk.back()->prompt());
+    }
     const Batch b = collate(chunk, bank, tok.pad_id(), device);
     backbone::GenerateOptions g;
     g.temperature = 1.0;
@@ -358,7 +360,7 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
       ++sampled;
       well_formed += got.well_formed();
       matched += hit;
-      auto& h = product_hits[chunk[k]];
+      auto& h = product_hits[draws[at + k]];
       h.first += hit;
       h.second += 1;
     }
@@ -380,9 +382,8 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
     count_json["match_rate"] =
         per_product.empty() ? 0.0 : count_model_match / static_cast<double>(per_product.size());
   }
-  std::vector<std::pair<double, double>> groups;
-  for (const auto& e : per_product) groups.push_back(product_hits[&e]);
-  const auto interval = metrics::bootstrap_ratio(groups, 1000, derive_seed(seed, "match_interval"));
+  const auto interval =
+      metrics::bootstrap_ratio(product_hits, 1000, derive_seed(seed, "match_interval"));
   auto rate = [](int64_t k, int64_t n) {
     return n > 0 ? static_cast<double>(k) / static_cast<double>(n) : 0.0;
   };

@@ -235,24 +235,17 @@ TEST(Cli, PretrainWritesACheckpointAndResumes) {
   EXPECT_EQ(m["metrics"]["resumed"], true);
   EXPECT_EQ(m["metrics"]["synthetic_ads"]["ads"], 16);  // the smoke preset renders a few
   EXPECT_EQ(m["metrics"]["synthetic_ads"]["renderer"], "procedural");
-  const auto bad_renderer = run_caig(
-      "pretrain --preset smoke --set pretrain.synthetic_renderer=nope "
-      "--data " +
-      world.string() + " --out " + (ck / "y").string());
-  EXPECT_EQ(bad_renderer.status, 2);
-  const auto no_samples = run_caig(
-      "pretrain --preset smoke --set pretrain.samples_per_product=0 "
-      "--data " +
-      world.string() + " --out " + (ck / "z").string());
-  EXPECT_EQ(no_samples.status, 2);
-  EXPECT_THAT(no_samples.output, HasSubstr("samples_per_product >= 1"));
-  const auto bad_schedule = run_caig(
-      "pretrain --preset smoke --set pretrain.final_lr_ratio=2 "
-      "--data " +
-      world.string() + " --out " + (ck / "z").string());
-  EXPECT_EQ(bad_schedule.status, 2);
-  EXPECT_THAT(bad_schedule.output, HasSubstr("final_lr_ratio must be in [0, 1], got 2"));
-  EXPECT_THAT(bad_renderer.output, HasSubstr("unknown renderer 'nope'; known: procedural"));
+  // Config errors name the setting (each run stops before it writes anything).
+  const std::pair<const char*, const char*> bad_settings[] = {
+      {"pretrain.synthetic_renderer=nope", "unknown renderer 'nope'; known: procedural"},
+      {"pretrain.samples_per_product=0", "samples_per_product >= 1"},
+      {"pretrain.final_lr_ratio=2", "final_lr_ratio must be in [0, 1], got 2"}};
+  for (const auto& [setting, message] : bad_settings) {
+    const auto bad = run_caig(std::string("pretrain --preset smoke --set ") + setting + " --data " +
+                              world.string() + " --out " + (ck / "y").string());
+    EXPECT_EQ(bad.status, 2) << setting;
+    EXPECT_THAT(bad.output, HasSubstr(message)) << setting;
+  }
   const auto missing = run_caig("pretrain --preset smoke --data " + (world / "nope").string() +
                                 " --out " + (ck / "x").string());
   EXPECT_EQ(missing.status, 2);

@@ -1,3 +1,4 @@
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,10 +9,13 @@
 #include "datasets/shopworld/click_model.h"
 #include "harness/error.h"
 #include "metrics/designer_count_model.h"
+#include "tests/support/test_util.h"
 
 namespace {
 
 using caig::metrics::fit_designer_count_model;
+using caig::testing::error_of;
+using testing::HasSubstr;
 namespace world = caig::world;
 
 caig::data::CreativeRecord creative(const std::string& id, int category, int scene, int style,
@@ -100,34 +104,20 @@ TEST(DesignerCountModel, MatchProbability) {
 }
 
 TEST(DesignerCountModel, BadInputIsAnError) {
-  auto error_of = [](auto f) {
-    try {
-      f();
-    } catch (const caig::Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   const auto d = small_log();
-  EXPECT_NE(
-      error_of([&] { fit_designer_count_model(d, "test"); }).find("no creatives in split 'test'"),
-      std::string::npos);
-  EXPECT_NE(error_of([&] {
-              fit_designer_count_model(d, "train", {0.5, 0.0});
-            }).find("alpha must be > 0"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] { fit_designer_count_model(d, "train", {}); }).find("no alpha"),
-            std::string::npos);
+  EXPECT_THAT(error_of([&] { fit_designer_count_model(d, "test"); }),
+              HasSubstr("no creatives in split 'test'"));
+  EXPECT_THAT(error_of([&] {
+                fit_designer_count_model(d, "train", {0.5, 0.0});
+              }),
+              HasSubstr("alpha must be > 0"));
+  EXPECT_THAT(error_of([&] { fit_designer_count_model(d, "train", {}); }), HasSubstr("no alpha"));
   auto unknown = d;
   unknown.creatives[1].category = "hovercraft";
-  EXPECT_NE(error_of([&] {
-              fit_designer_count_model(unknown, "train");
-            }).find("creative a2 has unknown category 'hovercraft'"),
-            std::string::npos);
+  EXPECT_THAT(error_of([&] { fit_designer_count_model(unknown, "train"); }),
+              HasSubstr("creative a2 has unknown category 'hovercraft'"));
   auto no_scene = d;
   no_scene.creatives[2].description = "soft minimal";
-  EXPECT_NE(error_of([&] {
-              fit_designer_count_model(no_scene, "train");
-            }).find("creative a3 has no scene or style"),
-            std::string::npos);
+  EXPECT_THAT(error_of([&] { fit_designer_count_model(no_scene, "train"); }),
+              HasSubstr("creative a3 has no scene or style"));
 }
