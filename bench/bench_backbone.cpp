@@ -9,7 +9,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <benchmark/benchmark.h>
+
 #include <torch/torch.h>
+#include "bench/bench_main.h"
 
 #include "bench/cpu_preset.h"
 #include "methods/backbone/batched_matmul.h"
@@ -250,4 +252,4 @@ BENCHMARK(BM_AttentionProducts)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-BENCHMARK_MAIN();
+CAIG_BENCHMARK_MAIN()

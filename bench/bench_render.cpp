@@ -2,6 +2,8 @@
 // and the visibility measure used by the click model.
 #include <benchmark/benchmark.h>
 
+#include "bench/bench_main.h"
+
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -90,4 +92,4 @@ BENCHMARK(BM_VisibilityContrast);
 }  // namespace
 }  // namespace caig::world
 
-BENCHMARK_MAIN();
+CAIG_BENCHMARK_MAIN()

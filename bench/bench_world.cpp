@@ -1,8 +1,10 @@
 // ShopWorld throughput: description parsing and generating the cpu-preset world (images included).
-#include <filesystem>
 #include <unistd.h>
+#include <filesystem>
 
 #include <benchmark/benchmark.h>
+
+#include "bench/bench_main.h"
 
 #include "datasets/io/shopworld_dir.h"
 #include "datasets/shopworld/grammar.h"
@@ -29,7 +31,8 @@ static void BM_GenerateCpuWorld(benchmark::State& state) {
   caig::set_default_progress_mode(caig::ProgressMode::Quiet);
   WorldConfig cfg;  // defaults are the cpu preset's (2,000 products, 64 px)
   const int threads = static_cast<int>(state.range(0));
-  const auto dir = std::filesystem::temp_directory_path() / ("caig_bench_world_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("caig_bench_world_" + std::to_string(::getpid()));
   int64_t creatives = 0;
   for (auto _ : state) {
     std::filesystem::remove_all(dir);
@@ -41,8 +44,14 @@ static void BM_GenerateCpuWorld(benchmark::State& state) {
   }
   std::filesystem::remove_all(dir);
   state.SetItemsProcessed(creatives);
-  state.counters["creatives"] = static_cast<double>(creatives) / static_cast<double>(state.iterations());
+  state.counters["creatives"] =
+      static_cast<double>(creatives) / static_cast<double>(state.iterations());
 }
-BENCHMARK(BM_GenerateCpuWorld)->Arg(1)->Arg(2)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+BENCHMARK(BM_GenerateCpuWorld)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
 
-BENCHMARK_MAIN();
+CAIG_BENCHMARK_MAIN()

@@ -20,7 +20,7 @@ void set_torch_threads(int threads);
 
 std::string torch_version();  // "1.13.0"
 std::string caig_version();   // project version and git revision
-// Versions of LibTorch, OpenCV, compiler, git revision, device and threads.
+// Versions of LibTorch, OpenCV, compiler, git revision, device, threads and the BLAS kernels.
 nlohmann::json environment_info(const std::string& device);
 
 }  // namespace caig

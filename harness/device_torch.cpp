@@ -1,10 +1,11 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <unistd.h>
 #include <opencv2/core/version.hpp>
 #include <thread>
-#include <unistd.h>
 
+#include "harness/blas_kernels.h"
 #include "harness/device.h"
 #include "harness/error.h"
 
@@ -22,7 +23,8 @@ std::string resolve_device(const std::string& requested) {
   if (requested.rfind("cuda", 0) == 0) {
     if (!cuda_available())
       fail("device '{}' requested but no CUDA device is visible (LibTorch {}{})", requested,
-           torch_version(), torch::cuda::device_count() == 0 ? ", built without CUDA or no GPU" : "");
+           torch_version(),
+           torch::cuda::device_count() == 0 ? ", built without CUDA or no GPU" : "");
     return requested;
   }
   fail("unknown device '{}'; use auto, cpu, cuda or cuda:N", requested);
@@ -49,7 +51,9 @@ std::string torch_version() {
          std::to_string(TORCH_VERSION_PATCH);
 }
 
-std::string caig_version() { return std::string(caig_project_version()) + " (" + caig_git_revision() + ")"; }
+std::string caig_version() {
+  return std::string(caig_project_version()) + " (" + caig_git_revision() + ")";
+}
 
 nlohmann::json environment_info(const std::string& device) {
   char host[256] = {0};
@@ -73,6 +77,7 @@ nlohmann::json environment_info(const std::string& device) {
   j["hardware_threads"] = std::thread::hardware_concurrency();
   j["hostname"] = host;
   j["parallel_info"] = at::get_parallel_info();
+  j["blas"] = blas_info();
   return j;
 }
 

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/blas_kernels.h"
 #include "harness/cli/commands.h"
 #include "harness/device.h"
 #include "harness/error.h"
@@ -15,13 +16,18 @@ int main(int argc, char** argv) {
   CLI::App app{"caig-bench: CTR-driven advertising image generation benchmark (CAIG, WWW 2025)"};
   app.require_subcommand(1);
   // Read before parsing, since subcommands run inside parse().
+  bool quiet = false;
   for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "-q" || std::string(argv[i]) == "--quiet")
-      set_default_progress_mode(ProgressMode::Quiet);
+    quiet = quiet || std::string(argv[i]) == "-q" || std::string(argv[i]) == "--quiet";
+  if (quiet) set_default_progress_mode(ProgressMode::Quiet);
+  ensure_blas_kernels(argv, !quiet);  // may run this program again, before any work
   app.add_flag("-q,--quiet", "no progress display");
   app.set_version_flag("--version", [] {
-    return fmt::format("caig {} (LibTorch {}, device {})", caig_version(), torch_version(),
-                       resolve_device("auto"));
+    const auto blas = blas_info();
+    return fmt::format("caig {} (LibTorch {}, device {}, BLAS {})", caig_version(), torch_version(),
+                       resolve_device("auto"),
+                       blas.contains("core") ? "OpenBLAS " + blas["core"].get<std::string>()
+                                             : blas["library"].get<std::string>());
   });
   try {
     // One intra-op thread (OpenBLAS threads the GEMMs) and a malloc that keeps activation

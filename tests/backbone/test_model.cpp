@@ -258,9 +258,14 @@ TEST(VisionEncoder, PatchEmbeddingIsTheStridedConvolution) {
     };
     const auto g_mine = grads(mine), g_reference = grads(reference);
     ASSERT_EQ(g_mine.size(), g_reference.size());
-    for (size_t i = 0; i < g_mine.size(); ++i)
-      EXPECT_TRUE(torch::allclose(g_mine[i], g_reference[i], 1e-3, 1e-5))
-          << "subpatch_stem " << stem << ", parameter " << i;
+    for (size_t i = 0; i < g_mine.size(); ++i) {
+      // Summation order differs between BLAS kernels (measured: 3e-5 on a 69-magnitude weight
+      // gradient with OpenBLAS's Prescott kernels), so the absolute slack scales with the tensor.
+      const double scale = g_reference[i].abs().max().item<double>();
+      EXPECT_TRUE(torch::allclose(g_mine[i], g_reference[i], 1e-3, 1e-6 * (1 + scale)))
+          << "subpatch_stem " << stem << ", parameter " << i << ": max difference "
+          << (g_mine[i] - g_reference[i]).abs().max().item<double>() << " at scale " << scale;
+    }
   }
 }
 

@@ -1,12 +1,14 @@
 // End-to-end tests of the `caig` executable: the commands a researcher types.
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "harness/blas_kernels.h"
 #include "harness/files.h"
 
 namespace fs = std::filesystem;
@@ -58,6 +60,22 @@ TEST(Cli, HelpAndVersion) {
   const auto v = run_caig("--version");
   EXPECT_THAT(v.output, HasSubstr("LibTorch"));
   EXPECT_THAT(v.output, HasSubstr("device"));
+  EXPECT_THAT(v.output, HasSubstr("BLAS"));
+}
+
+// On a CPU that OpenBLAS does not recognise, `caig` must not run on the generic kernels
+// (harness/blas_kernels.h): the core it reports needs no further override on this CPU.
+TEST(Cli, RunsWithBlasKernelsForThisCpu) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv("CAIG_BLAS_AUTOCORE") != nullptr)
+    GTEST_SKIP() << "the BLAS core was chosen by the environment";
+  const auto v = run_caig("--version");
+  const std::string marker = "BLAS OpenBLAS ";
+  const auto at = v.output.find(marker);
+  if (at == std::string::npos) GTEST_SKIP() << "LibTorch does not use OpenBLAS here: " << v.output;
+  const auto start = at + marker.size();
+  const std::string core = v.output.substr(start, v.output.find(')', start) - start);
+  EXPECT_EQ(caig::openblas_core_override(core, caig::host_cpu_features()), "")
+      << "caig runs on OpenBLAS's '" << core << "' kernels: " << v.output;
 }
 
 TEST(Cli, WorldWritesDatasetAndContactSheetDeterministically) {
@@ -100,8 +118,9 @@ TEST(Cli, RunWritesACompleteRunAndReportReRenders) {
   EXPECT_TRUE(cfg["world"].contains("mismatch_penalty"));  // every world parameter is recorded
   const auto env = caig::read_json(dir / "env.json");
   for (const char* k :
-       {"libtorch", "opencv", "compiler", "git_revision", "device", "torch_threads"})
+       {"libtorch", "opencv", "compiler", "git_revision", "device", "torch_threads", "blas"})
     EXPECT_TRUE(env.contains(k)) << k;
+  EXPECT_TRUE(env["blas"].contains("library")) << env.dump();
   const auto budget = caig::read_json(dir / "budget.json");
   EXPECT_GT(budget["world"]["samples"].get<int>(), 0);
   EXPECT_EQ(budget["pretrain"]["steps"].get<int>(), 12);  // the smoke preset's max_steps

@@ -1,0 +1,106 @@
+#include "harness/blas_kernels.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string_view>
+
+namespace caig {
+
+namespace {
+
+// Set in the re-executed process: the core OpenBLAS chose on its own (and a guard against loops).
+constexpr const char* kDetectedVar = "CAIG_BLAS_DETECTED_CORE";
+
+// OpenBLAS kernel families without AVX2 code paths: on an AVX2 CPU they mean misdetection.
+constexpr std::array<std::string_view, 17> kPreAvx2Cores = {
+    "unknown", "katmai",    "coppermine", "northwood", "banias",    "prescott",
+    "core2",   "penryn",    "dunnington", "nehalem",   "atom",      "sandybridge",
+    "opteron", "barcelona", "bobcat",     "bulldozer", "piledriver"};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string call_string_function(const char* symbol) {
+  using Fn = char* (*)();
+  auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, symbol));
+  if (fn == nullptr) return "";
+  const char* s = fn();
+  return s != nullptr ? std::string(s) : std::string();
+}
+
+}  // namespace
+
+CpuFeatures host_cpu_features() {
+  CpuFeatures f;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  f.avx2 = __builtin_cpu_supports("avx2");
+  f.fma = __builtin_cpu_supports("fma");
+  f.avx512f = __builtin_cpu_supports("avx512f");
+  f.avx512bw = __builtin_cpu_supports("avx512bw");
+  f.avx512vl = __builtin_cpu_supports("avx512vl");
+  f.avx512dq = __builtin_cpu_supports("avx512dq");
+  f.avx512cd = __builtin_cpu_supports("avx512cd");
+#endif
+  return f;
+}
+
+std::string openblas_core_override(const std::string& detected, const CpuFeatures& cpu) {
+  const std::string name = lower(detected);
+  if (std::find(kPreAvx2Cores.begin(), kPreAvx2Cores.end(), name) == kPreAvx2Cores.end()) return "";
+  if (cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512dq && cpu.avx512cd)
+    return "SkylakeX";
+  if (cpu.avx2 && cpu.fma) return "Haswell";
+  return "";
+}
+
+std::string openblas_core_name() { return call_string_function("openblas_get_corename"); }
+std::string openblas_config() { return call_string_function("openblas_get_config"); }
+
+void ensure_blas_kernels(char** argv, bool announce) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv(kDetectedVar) != nullptr) return;
+  if (const char* v = std::getenv("CAIG_BLAS_AUTOCORE"); v != nullptr && std::string(v) == "0")
+    return;
+  const std::string detected = openblas_core_name();
+  if (detected.empty()) return;
+  const std::string core = openblas_core_override(detected, host_cpu_features());
+  if (core.empty()) return;
+  if (announce)
+    std::cerr << "caig: OpenBLAS chose its '" << detected
+              << "' kernels, which leave this CPU's vector units unused; running again with "
+                 "OPENBLAS_CORETYPE="
+              << core << " (set OPENBLAS_CORETYPE, or CAIG_BLAS_AUTOCORE=0, to choose yourself)\n";
+  ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+  ::setenv(kDetectedVar, detected.c_str(), 1);
+  ::execv("/proc/self/exe", argv);
+  // Only reached when the execution failed: go on, slowly, with the detected kernels.
+  std::cerr << "caig: could not run again (" << std::strerror(errno) << "); going on with the '"
+            << detected << "' kernels\n";
+  ::unsetenv("OPENBLAS_CORETYPE");
+  ::unsetenv(kDetectedVar);
+}
+
+nlohmann::json blas_info() {
+  nlohmann::json j;
+  const std::string core = openblas_core_name();
+  j["library"] = core.empty() ? "not OpenBLAS (no openblas_get_corename)" : "OpenBLAS";
+  if (core.empty()) return j;
+  j["core"] = core;
+  j["config"] = openblas_config();
+  if (const char* d = std::getenv(kDetectedVar)) j["detected_core"] = d;
+  if (const char* c = std::getenv("OPENBLAS_CORETYPE")) j["coretype_env"] = c;
+  return j;
+}
+
+}  // namespace caig
