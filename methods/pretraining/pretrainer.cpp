@@ -597,6 +597,11 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
   r.metrics["train_examples"] = n;
   r.metrics["unknown_words"] = unknown;
   r.metrics["stopped_by"] = meter.exhausted_by();
+  // What the run was planned for, so a report can tell a run cut short by the device-time cap
+  // (whose cosine schedule never finished annealing) from one that ran its course.
+  r.metrics["max_steps"] = opt.max_steps;
+  r.metrics["max_device_seconds"] = opt.max_device_seconds;
+  r.metrics["final_lr_fraction"] = step > 0 ? lr_at(opt, step - 1) / opt.lr : 0.0;
   r.metrics["resumed"] = resuming;
   if (!synthetic_info.is_null()) r.metrics["synthetic_ads"] = synthetic_info;
   r.spent = meter.spent();

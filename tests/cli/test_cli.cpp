@@ -127,6 +127,11 @@ TEST(Cli, RunWritesACompleteRunAndReportReRenders) {
   const auto metrics = caig::read_json(dir / "metrics.json");
   for (const char* task : {"describe", "background", "title", "prompt"})
     EXPECT_TRUE(metrics["pretrain"]["tasks"].contains(task)) << task;
+  // The plan is recorded; the last step's lr is the cosine at (11 - 2) / (12 - 2) of the way:
+  // 0.1 + 0.9 * (1 + cos(0.9 pi)) / 2 = 0.12202 of the peak.
+  EXPECT_EQ(metrics["pretrain"]["max_steps"].get<int>(), 12);
+  EXPECT_EQ(metrics["pretrain"]["stopped_by"], "steps");
+  EXPECT_NEAR(metrics["pretrain"]["final_lr_fraction"].get<double>(), 0.12202, 1e-4);
   // Sampled descriptions: the smoke preset draws two per product; the interval brackets the rate.
   const auto& sampled = metrics["pretrain"]["sampled_descriptions"];
   EXPECT_EQ(sampled["samples"].get<int>(), 2 * sampled["products"].get<int>());

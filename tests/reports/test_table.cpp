@@ -76,3 +76,30 @@ TEST(PretrainingTable, TasksThenTheSlotHeadRow) {
             std::string::npos)
       << note;
 }
+
+TEST(PretrainingTable, SaysWhenTheDeviceTimeCapCutTheScheduleShort) {
+  auto m = nlohmann::json::parse(R"({
+    "tasks": {"title": {"loss": 0.2, "token_accuracy": 0.95}},
+    "sampled_descriptions": {"products": 4, "well_formed_rate": 1.0, "match_rate": 0.75,
+                             "designer_match_rate": 0.5},
+    "steps": 1649, "examples_seen": 52768, "stopped_by": "device_seconds", "max_steps": 2200,
+    "max_device_seconds": 420.0, "final_lr_fraction": 0.3456})");
+  const auto note = caig::reports::pretraining_table(m).note;
+  EXPECT_NE(note.find("Stopped by the 420 s device-time cap at 1649 of 2200 steps, with the "
+                      "learning rate still at 0.35 of its peak"),
+            std::string::npos)
+      << note;
+  // A run that reached its steps, or stopped by the cap on its last step, says nothing.
+  for (const auto& [stopped_by, steps] :
+       std::vector<std::pair<std::string, int64_t>>{{"steps", 2200}, {"device_seconds", 2200}}) {
+    m["stopped_by"] = stopped_by;
+    m["steps"] = steps;
+    EXPECT_EQ(caig::reports::pretraining_table(m).note.find("Stopped by"), std::string::npos)
+        << stopped_by;
+  }
+  // Metrics written before the plan was recorded: no claim either.
+  m.erase("max_steps");
+  m["stopped_by"] = "device_seconds";
+  m["steps"] = 10;
+  EXPECT_EQ(caig::reports::pretraining_table(m).note.find("Stopped by"), std::string::npos);
+}
