@@ -9,10 +9,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <benchmark/benchmark.h>
-
 #include <torch/torch.h>
-#include "bench/bench_main.h"
 
+#include "bench/bench_main.h"
 #include "bench/cpu_preset.h"
 #include "methods/backbone/batched_matmul.h"
 #include "methods/backbone/multimodal_lm.h"

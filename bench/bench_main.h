@@ -11,10 +11,8 @@
 #define CAIG_BENCHMARK_MAIN()                                                                      \
   int main(int argc, char** argv) {                                                                \
     caig::ensure_blas_kernels(argv);                                                               \
+    benchmark::AddCustomContext("blas", caig::blas_label());                                       \
     const auto blas = caig::blas_info();                                                           \
-    benchmark::AddCustomContext("blas", blas.contains("core")                                      \
-                                            ? "OpenBLAS " + blas["core"].get<std::string>()        \
-                                            : blas["library"].get<std::string>());                 \
     if (blas.contains("detected_core"))                                                            \
       benchmark::AddCustomContext("blas_detected_core", blas["detected_core"].get<std::string>()); \
     benchmark::Initialize(&argc, argv);                                                            \

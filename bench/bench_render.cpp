@@ -2,12 +2,11 @@
 // and the visibility measure used by the click model.
 #include <benchmark/benchmark.h>
 
-#include "bench/bench_main.h"
-
 #include <vector>
 
 #include <opencv2/core.hpp>
 
+#include "bench/bench_main.h"
 #include "datasets/shopworld/catalog.h"
 #include "datasets/shopworld/product_art.h"
 #include "datasets/shopworld/renderer.h"

@@ -5,11 +5,10 @@
 // BM_RewardTrain runs the model's own budgeted training loop for kSteps steps per iteration
 // (building the model once per iteration is included; it is small next to the steps).
 #include <benchmark/benchmark.h>
-
 #include <torch/torch.h>
-#include "bench/bench_main.h"
 
 #include "baselines/register.h"
+#include "bench/bench_main.h"
 #include "bench/cpu_preset.h"
 #include "harness/budget.h"
 #include "harness/plugins.h"

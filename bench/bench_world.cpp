@@ -5,7 +5,6 @@
 #include <benchmark/benchmark.h>
 
 #include "bench/bench_main.h"
-
 #include "datasets/io/shopworld_dir.h"
 #include "datasets/shopworld/grammar.h"
 #include "datasets/shopworld/shopworld.h"

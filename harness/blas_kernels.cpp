@@ -91,16 +91,23 @@ void ensure_blas_kernels(char** argv, bool announce) {
   ::unsetenv(kDetectedVar);
 }
 
+constexpr const char* kNotOpenBlas = "not OpenBLAS (no openblas_get_corename)";
+
 nlohmann::json blas_info() {
   nlohmann::json j;
   const std::string core = openblas_core_name();
-  j["library"] = core.empty() ? "not OpenBLAS (no openblas_get_corename)" : "OpenBLAS";
+  j["library"] = core.empty() ? kNotOpenBlas : "OpenBLAS";
   if (core.empty()) return j;
   j["core"] = core;
   j["config"] = openblas_config();
   if (const char* d = std::getenv(kDetectedVar)) j["detected_core"] = d;
   if (const char* c = std::getenv("OPENBLAS_CORETYPE")) j["coretype_env"] = c;
   return j;
+}
+
+std::string blas_label() {
+  const std::string core = openblas_core_name();
+  return core.empty() ? kNotOpenBlas : "OpenBLAS " + core;
 }
 
 }  // namespace caig

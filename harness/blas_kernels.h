@@ -28,12 +28,14 @@ std::string openblas_config();
 
 // Called first in main(): when the loaded OpenBLAS misdetected the CPU, re-executes this program
 // (same arguments) with OPENBLAS_CORETYPE set, after one line on stderr when `announce`. Does
-// nothing when the
-// user set OPENBLAS_CORETYPE, when CAIG_BLAS_AUTOCORE=0, or when the BLAS is not OpenBLAS. If the
-// re-execution fails, the program goes on with the detected kernels and says so.
+// nothing when the user set OPENBLAS_CORETYPE, when CAIG_BLAS_AUTOCORE=0, or when the BLAS is not
+// OpenBLAS. If the re-execution fails, the program goes on with the detected kernels and says so.
 void ensure_blas_kernels(char** argv, bool announce = true);
 
-// For env.json: {"library", "core", "config", "detected_core" (only when overridden)}.
+// For env.json: {"library", "core", "config", "detected_core" (only when overridden),
+// "coretype_env" (OPENBLAS_CORETYPE, when set)}; core and config only for OpenBLAS.
 nlohmann::json blas_info();
+// One line for people: "OpenBLAS SkylakeX", or what the library is when not OpenBLAS.
+std::string blas_label();
 
 }  // namespace caig

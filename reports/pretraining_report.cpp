@@ -74,15 +74,14 @@ Table pretraining_table(const nlohmann::json& m) {
         "backgrounds {:.3f} of the time on these products.",
         cm.at("alpha").get<double>(), cm.at("match_rate").get<double>());
   }
-  if (m.value("stopped_by", "") == "device_seconds" && m.contains("max_steps") &&
-      m.value("steps", int64_t{0}) < m["max_steps"].get<int64_t>()) {
+  const int64_t max_steps = m.value("max_steps", int64_t{0});  // 0: metrics before it was recorded
+  if (m.value("stopped_by", "") == "device_seconds" && m.value("steps", int64_t{0}) < max_steps) {
     t.note += fmt::format(
         " Stopped by the {:g} s device-time cap at {} of {} steps, with the learning rate still "
         "at {:.2f} of its peak (the cosine schedule is laid out over {} steps): on a slower "
         "machine the model gets fewer steps and less annealing, and the figures above are lower.",
-        m.at("max_device_seconds").get<double>(), m.at("steps").get<int64_t>(),
-        m["max_steps"].get<int64_t>(), m.at("final_lr_fraction").get<double>(),
-        m["max_steps"].get<int64_t>());
+        m.at("max_device_seconds").get<double>(), m.at("steps").get<int64_t>(), max_steps,
+        m.at("final_lr_fraction").get<double>(), max_steps);
   }
   if (m.contains("synthetic_ads")) {
     const auto& sa = m["synthetic_ads"];

@@ -23,11 +23,8 @@ int main(int argc, char** argv) {
   ensure_blas_kernels(argv, !quiet);  // may run this program again, before any work
   app.add_flag("-q,--quiet", "no progress display");
   app.set_version_flag("--version", [] {
-    const auto blas = blas_info();
     return fmt::format("caig {} (LibTorch {}, device {}, BLAS {})", caig_version(), torch_version(),
-                       resolve_device("auto"),
-                       blas.contains("core") ? "OpenBLAS " + blas["core"].get<std::string>()
-                                             : blas["library"].get<std::string>());
+                       resolve_device("auto"), blas_label());
   });
   try {
     // One intra-op thread (OpenBLAS threads the GEMMs) and a malloc that keeps activation
