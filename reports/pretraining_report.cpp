@@ -75,7 +75,21 @@ Table pretraining_table(const nlohmann::json& m) {
         cm.at("alpha").get<double>(), cm.at("match_rate").get<double>());
   }
   const int64_t max_steps = m.value("max_steps", int64_t{0});  // 0: metrics before it was recorded
-  if (m.value("stopped_by", "") == "device_seconds" && m.value("steps", int64_t{0}) < max_steps) {
+  const auto schedule = m.value("schedule", nlohmann::json::object());
+  const int64_t horizon = schedule.value("horizon", max_steps);
+  if (schedule.value("fitted", false) && horizon < max_steps) {
+    t.note += fmt::format(
+        " The {:g} s device-time cap leaves room for fewer than the {} planned steps: timed every "
+        "{} steps ({:.0f} ms a step at the last fit, step {}), the cosine schedule was laid out "
+        "over {} steps instead, and the run ended at step {} with the learning rate at {:.2f} of "
+        "its peak.",
+        m.at("max_device_seconds").get<double>(), max_steps,
+        schedule.at("probe_steps").get<int64_t>(),
+        1000.0 * schedule.at("seconds_per_step").get<double>(),
+        schedule.at("fitted_at_step").get<int64_t>(), horizon, m.at("steps").get<int64_t>(),
+        m.at("final_lr_fraction").get<double>());
+  } else if (m.value("stopped_by", "") == "device_seconds" &&
+             m.value("steps", int64_t{0}) < max_steps) {
     t.note += fmt::format(
         " Stopped by the {:g} s device-time cap at {} of {} steps, with the learning rate still "
         "at {:.2f} of its peak (the cosine schedule is laid out over {} steps): on a slower "

@@ -18,6 +18,7 @@
 #include "methods/backbone/multimodal_lm.h"
 #include "methods/backbone/tokenizer.h"
 #include "methods/pretraining/image_bank.h"
+#include "methods/pretraining/lr_schedule.h"
 #include "methods/pretraining/slot_head.h"
 #include "methods/pretraining/synthetic_ads.h"
 #include "metrics/designer_count_model.h"
@@ -131,16 +132,6 @@ std::vector<Example> subset(std::vector<Example> all, int64_t n, uint64_t seed) 
   return out;
 }
 
-double lr_at(const PretrainOptions& o, int64_t step) {
-  if (step < o.warmup_steps)
-    return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps);
-  const double progress = static_cast<double>(step - o.warmup_steps) /
-                          static_cast<double>(std::max<int64_t>(1, o.max_steps - o.warmup_steps));
-  const double f = o.final_lr_ratio;
-  return o.lr *
-         (f + (1.0 - f) * 0.5 * (1.0 + std::cos(3.141592653589793 * std::min(1.0, progress))));
-}
-
 // Accuracy per slot of the auxiliary head on up to n ads of `split` (a seeded subset).
 nlohmann::json evaluate_slot_head(backbone::MultimodalLMImpl& model, SlotHeadImpl& head,
                                   const data::Dataset& d,
@@ -190,6 +181,8 @@ nlohmann::json PretrainOptions::to_json() const {
           {"weight_decay", weight_decay},
           {"warmup_steps", warmup_steps},
           {"final_lr_ratio", final_lr_ratio},
+          {"schedule_probe_steps", schedule_probe_steps},
+          {"schedule_margin", schedule_margin},
           {"grad_clip", grad_clip},
           {"eval_every", eval_every},
           {"eval_examples", eval_examples},
@@ -212,6 +205,8 @@ PretrainOptions PretrainOptions::from_json(const nlohmann::json& j) {
     o.weight_decay = j.at("weight_decay").get<double>();
     o.warmup_steps = j.at("warmup_steps").get<int64_t>();
     o.final_lr_ratio = j.at("final_lr_ratio").get<double>();
+    o.schedule_probe_steps = j.at("schedule_probe_steps").get<int64_t>();
+    o.schedule_margin = j.at("schedule_margin").get<double>();
     o.grad_clip = j.at("grad_clip").get<double>();
     o.eval_every = j.at("eval_every").get<int64_t>();
     o.eval_examples = j.at("eval_examples").get<int64_t>();
@@ -230,6 +225,11 @@ PretrainOptions PretrainOptions::from_json(const nlohmann::json& j) {
         "pretrain config: batch_size, max_steps, eval_every and lr must be > 0, warmup_steps >= 0");
   if (!(o.final_lr_ratio >= 0 && o.final_lr_ratio <= 1))
     fail("pretrain config: final_lr_ratio must be in [0, 1], got {}", o.final_lr_ratio);
+  if (o.schedule_probe_steps < 0 || !(o.schedule_margin >= 0 && o.schedule_margin < 1))
+    fail(
+        "pretrain config: schedule_probe_steps must be >= 0 and schedule_margin in [0, 1), got {} "
+        "and {}",
+        o.schedule_probe_steps, o.schedule_margin);
   if (o.sample_products < 0 || o.samples_per_product < 1)
     fail(
         "pretrain config: sample_products must be >= 0 and samples_per_product >= 1, got {} and {}",
@@ -446,12 +446,23 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
     truth.push_back(world::parse_description(c.description).background);
   torch::optim::AdamW optimizer(params,
                                 torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
+  nlohmann::json recorded_schedule;
   if (resuming) {
     backbone::load_optimizer_state(checkpoint_dir, optimizer);
     const auto state = backbone::load_trainer_state(checkpoint_dir);
+    recorded_schedule = state.value("schedule", nlohmann::json());
     step = state.at("step").get<int64_t>();
     history = state.at("history");
   }
+  // The cosine's horizon: max_steps, or the steps that fit the device-time cap, timed after the
+  // warm-up and after the first steps of this process (which pay for allocations).
+  ScheduleFit schedule_fit(opt.max_steps, opt.max_device_seconds,
+                           std::max(opt.warmup_steps, step + 10), opt.schedule_probe_steps,
+                           opt.schedule_margin);
+  schedule_fit.restore(recorded_schedule);
+  auto schedule = [&] {
+    return CosineSchedule{opt.lr, opt.warmup_steps, schedule_fit.horizon(), opt.final_lr_ratio};
+  };
 
   // Every epoch draws the creatives' tasks afresh (build_examples), from (seed, epoch) alone.
   const uint64_t mixture_seed = derive_seed(seed, "mixture");
@@ -512,8 +523,10 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
     const nlohmann::json extra = {{"pretrain", opt.to_json()}, {"step", step}, {"seed", seed}};
     std::vector<std::pair<std::string, torch::nn::Module*>> training_modules;
     if (use_slot_head) training_modules.emplace_back("slot_head", slot_head.ptr().get());
-    backbone::save_checkpoint(checkpoint_dir, model, tok, extra, &optimizer,
-                              {{"step", step}, {"history", history}}, training_modules);
+    backbone::save_checkpoint(
+        checkpoint_dir, model, tok, extra, &optimizer,
+        {{"step", step}, {"history", history}, {"schedule", schedule_fit.to_json()}},
+        training_modules);
     if (!final_eval) meter.start();
   };
 
@@ -552,7 +565,7 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
     }
     const Batch b = collate(chunk, bank, tok.pad_id(), device);
     for (auto& group : optimizer.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr_at(opt, step));
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(schedule().at(step));
     optimizer.zero_grad();
     torch::Tensor vision_tokens;
     auto la = target_loss(*model, b, use_slot_head ? &vision_tokens : nullptr);
@@ -582,6 +595,7 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
     ++step;
     meter.add_steps();
     meter.add_samples(static_cast<int64_t>(chunk.size()));
+    schedule_fit.observe(step, meter.device_seconds());
     progress.set(step);
     if (step % opt.eval_every == 0 && !meter.exhausted()) validate_and_save(false);
   }
@@ -601,7 +615,8 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
   // (whose cosine schedule never finished annealing) from one that ran its course.
   r.metrics["max_steps"] = opt.max_steps;
   r.metrics["max_device_seconds"] = opt.max_device_seconds;
-  r.metrics["final_lr_fraction"] = step > 0 ? lr_at(opt, step - 1) / opt.lr : 0.0;
+  r.metrics["final_lr_fraction"] = step > 0 ? schedule().at(step - 1) / opt.lr : 0.0;
+  r.metrics["schedule"] = schedule_fit.to_json();
   r.metrics["resumed"] = resuming;
   if (!synthetic_info.is_null()) r.metrics["synthetic_ads"] = synthetic_info;
   r.spent = meter.spent();

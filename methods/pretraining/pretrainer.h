@@ -35,7 +35,13 @@ struct PretrainOptions {
   double lr = 2e-3;
   double weight_decay = 0.01;
   int64_t warmup_steps = 60;
-  double final_lr_ratio = 0.1;  // the cosine schedule decays lr to lr * final_lr_ratio at max_steps
+  double final_lr_ratio =
+      0.1;  // the cosine schedule decays lr to lr * final_lr_ratio at its horizon
+  // With a device-time cap, the steps timed after warm-up to fit the cosine's horizon to the cap
+  // (lr_schedule.h); 0 lays it out over max_steps whatever the cap. The margin is the share of the
+  // remaining time left unplanned, for a machine that slows down (the rest runs at the final lr).
+  int64_t schedule_probe_steps = 100;
+  double schedule_margin = 0.05;
   double grad_clip = 1.0;
   int64_t eval_every = 400;         // steps between validations (and checkpoints)
   int64_t eval_examples = 192;      // validation examples per task

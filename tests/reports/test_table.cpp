@@ -103,3 +103,27 @@ TEST(PretrainingTable, SaysWhenTheDeviceTimeCapCutTheScheduleShort) {
   m["steps"] = 10;
   EXPECT_EQ(caig::reports::pretraining_table(m).note.find("Stopped by"), std::string::npos);
 }
+
+TEST(PretrainingTable, SaysWhenTheScheduleWasFittedToTheDeviceTimeCap) {
+  auto m = nlohmann::json::parse(R"({
+    "tasks": {"title": {"loss": 0.2, "token_accuracy": 0.95}},
+    "sampled_descriptions": {"products": 4, "well_formed_rate": 1.0, "match_rate": 0.75,
+                             "designer_match_rate": 0.5},
+    "steps": 1702, "examples_seen": 54464, "stopped_by": "device_seconds", "max_steps": 2200,
+    "max_device_seconds": 420.0, "final_lr_fraction": 0.1,
+    "schedule": {"horizon": 1650, "fitted": true, "seconds_per_step": 0.2384, "probe_steps": 100,
+                 "fitted_at_step": 1660, "fits": 16, "margin": 0.05}})");
+  const auto note = caig::reports::pretraining_table(m).note;
+  EXPECT_NE(note.find("The 420 s device-time cap leaves room for fewer than the 2200 planned "
+                      "steps: timed every 100 steps (238 ms a step at the last fit, step 1660), "
+                      "the cosine schedule was laid out over 1650 steps instead, and the run ended "
+                      "at step 1702 with the learning rate at 0.10 of its peak."),
+            std::string::npos)
+      << note;
+  EXPECT_EQ(note.find("Stopped by"), std::string::npos) << note;  // one account, not two
+  // A fit that kept max_steps (everything fitted) says nothing about the schedule.
+  m["schedule"]["horizon"] = 2200;
+  m["stopped_by"] = "steps";
+  m["steps"] = 2200;
+  EXPECT_EQ(caig::reports::pretraining_table(m).note.find("device-time cap"), std::string::npos);
+}
