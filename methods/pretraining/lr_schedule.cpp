@@ -16,6 +16,11 @@ double CosineSchedule::at(int64_t step) const {
                                    (1.0 + std::cos(3.141592653589793 * std::min(1.0, progress))));
 }
 
+double CosineSchedule::at(int64_t step, double previous) const {
+  const double lr = at(step);
+  return step >= warmup_steps && previous >= 0 ? std::min(lr, previous) : lr;
+}
+
 int64_t horizon_within_cap(int64_t max_steps, int64_t step, double elapsed_seconds,
                            double cap_seconds, double seconds_per_step, double margin) {
   if (!(cap_seconds > 0) || !(seconds_per_step > 0))
@@ -25,7 +30,8 @@ int64_t horizon_within_cap(int64_t max_steps, int64_t step, double elapsed_secon
   const double fit =
       (1.0 - margin) * std::max(0.0, cap_seconds - elapsed_seconds) / seconds_per_step;
   const double limit = static_cast<double>(max_steps - step);  // no overflow from a huge fit
-  return step + std::max<int64_t>(1, static_cast<int64_t>(std::floor(std::min(fit, limit))));
+  return std::min(max_steps, step + std::max<int64_t>(
+                                        1, static_cast<int64_t>(std::floor(std::min(fit, limit)))));
 }
 
 ScheduleFit::ScheduleFit(int64_t max_steps, double cap_seconds, int64_t probe_start,
@@ -71,6 +77,7 @@ nlohmann::json ScheduleFit::to_json() const {
 }
 
 void ScheduleFit::restore(const nlohmann::json& j) {
+  if (probe_steps_ == 0 || !(cap_seconds_ > 0)) return;
   if (!j.is_object() || !j.value("fitted", false)) return;
   try {
     horizon_ = std::min(j.at("horizon").get<int64_t>(), max_steps_);  // a resume may cut steps

@@ -19,12 +19,16 @@ struct CosineSchedule {
   int64_t horizon = 1;  // the step at which the decay ends
   double final_ratio = 0.1;
   double at(int64_t step) const;  // the learning rate of 0-based `step`
+  // The same, but never above `previous` (the learning rate last applied; < 0: none) once the
+  // decay has begun: a horizon that moves later (a refit on a machine that sped up, a resumed run
+  // with more steps or a fresh cap) must not raise an annealed learning rate again.
+  double at(int64_t step, double previous) const;
 };
 
 // The steps after `step` that fit the rest of a device-time cap at `seconds_per_step`, less a
 // `margin` (a fraction) for a machine that slows down, as a horizon: step + that, at most
-// max_steps and at least step + 1. Error on a non-positive cap or time per step, or a margin
-// outside [0, 1).
+// max_steps and at least step + 1 (while step < max_steps). Error on a non-positive cap or time per
+// step, or a margin outside [0, 1).
 int64_t horizon_within_cap(int64_t max_steps, int64_t step, double elapsed_seconds,
                            double cap_seconds, double seconds_per_step, double margin);
 
@@ -47,7 +51,8 @@ class ScheduleFit {
   bool fitted() const { return fitted_; }
   nlohmann::json to_json() const;
   // A recorded fit, restored on resume (at most max_steps) and kept until the resumed run's own
-  // first fit; a record without a fit is ignored.
+  // first fit; ignored when the record has no fit or this run fits nothing (no cap or no probe
+  // steps: its horizon is max_steps).
   void restore(const nlohmann::json& j);
 
  private:

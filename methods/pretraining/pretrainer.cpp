@@ -447,10 +447,12 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
   torch::optim::AdamW optimizer(params,
                                 torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
   nlohmann::json recorded_schedule;
+  double last_lr = -1;  // the learning rate of the last step (< 0: none yet)
   if (resuming) {
     backbone::load_optimizer_state(checkpoint_dir, optimizer);
     const auto state = backbone::load_trainer_state(checkpoint_dir);
     recorded_schedule = state.value("schedule", nlohmann::json());
+    last_lr = state.value("last_lr", -1.0);
     step = state.at("step").get<int64_t>();
     history = state.at("history");
   }
@@ -523,10 +525,12 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
     const nlohmann::json extra = {{"pretrain", opt.to_json()}, {"step", step}, {"seed", seed}};
     std::vector<std::pair<std::string, torch::nn::Module*>> training_modules;
     if (use_slot_head) training_modules.emplace_back("slot_head", slot_head.ptr().get());
-    backbone::save_checkpoint(
-        checkpoint_dir, model, tok, extra, &optimizer,
-        {{"step", step}, {"history", history}, {"schedule", schedule_fit.to_json()}},
-        training_modules);
+    backbone::save_checkpoint(checkpoint_dir, model, tok, extra, &optimizer,
+                              {{"step", step},
+                               {"history", history},
+                               {"schedule", schedule_fit.to_json()},
+                               {"last_lr", last_lr}},
+                              training_modules);
     if (!final_eval) meter.start();
   };
 
@@ -564,8 +568,9 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
       chunk.push_back(&train[perm[static_cast<size_t>(k % n)]]);
     }
     const Batch b = collate(chunk, bank, tok.pad_id(), device);
+    last_lr = schedule().at(step, last_lr);
     for (auto& group : optimizer.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(schedule().at(step));
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(last_lr);
     optimizer.zero_grad();
     torch::Tensor vision_tokens;
     auto la = target_loss(*model, b, use_slot_head ? &vision_tokens : nullptr);
@@ -615,7 +620,7 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
   // (whose cosine schedule never finished annealing) from one that ran its course.
   r.metrics["max_steps"] = opt.max_steps;
   r.metrics["max_device_seconds"] = opt.max_device_seconds;
-  r.metrics["final_lr_fraction"] = step > 0 ? schedule().at(step - 1) / opt.lr : 0.0;
+  r.metrics["final_lr_fraction"] = last_lr > 0 ? last_lr / opt.lr : 0.0;
   r.metrics["schedule"] = schedule_fit.to_json();
   r.metrics["resumed"] = resuming;
   if (!synthetic_info.is_null()) r.metrics["synthetic_ads"] = synthetic_info;

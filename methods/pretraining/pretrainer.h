@@ -37,9 +37,11 @@ struct PretrainOptions {
   int64_t warmup_steps = 60;
   double final_lr_ratio =
       0.1;  // the cosine schedule decays lr to lr * final_lr_ratio at its horizon
-  // With a device-time cap, the steps timed after warm-up to fit the cosine's horizon to the cap
-  // (lr_schedule.h); 0 lays it out over max_steps whatever the cap. The margin is the share of the
-  // remaining time left unplanned, for a machine that slows down (the rest runs at the final lr).
+  // With a device-time cap, the steps in each timing window after warm-up; at the end of each,
+  // the cosine's horizon is laid out over what fits the rest of the cap (lr_schedule.h). 0 lays it
+  // out over max_steps whatever the cap. The margin is the share of the remaining time each fit
+  // leaves unplanned, for a machine that slows down; since every window refits, the run ends
+  // within about a window of its horizon either way.
   int64_t schedule_probe_steps = 100;
   double schedule_margin = 0.05;
   double grad_clip = 1.0;

@@ -28,6 +28,14 @@ TEST(CosineSchedule, NoWarmUpAndAHorizonAtTheWarmUpDoNotDivideByZero) {
   EXPECT_NEAR((CosineSchedule{1.0, 5, 5, 0.2}.at(6)), 0.2, 1e-15);
 }
 
+TEST(CosineSchedule, NeverRaisesTheLearningRateOnceTheDecayHasBegun) {
+  const CosineSchedule s{1.0, 4, 104, 0.1};
+  EXPECT_DOUBLE_EQ(s.at(54, 0.3), 0.3);  // a horizon moved later: the annealed lr stays
+  EXPECT_NEAR(s.at(54, 0.9), 0.55, 1e-15);
+  EXPECT_NEAR(s.at(54, -1.0), 0.55, 1e-15);  // none applied yet
+  EXPECT_DOUBLE_EQ(s.at(1, 0.25), 0.5);      // the warm-up still rises
+}
+
 TEST(HorizonWithinCap, FitsTheRemainingTimeLessTheMarginWithinMaxSteps) {
   // (420 - 20) s left, half planned, at 0.25 s a step: 800 more steps after step 160.
   EXPECT_EQ(horizon_within_cap(2200, 160, 20.0, 420.0, 0.25, 0.5), 960);
@@ -38,6 +46,7 @@ TEST(HorizonWithinCap, FitsTheRemainingTimeLessTheMarginWithinMaxSteps) {
   // Partial steps round down; the cap already spent still plans one step.
   EXPECT_EQ(horizon_within_cap(2200, 160, 20.0, 420.0, 0.3, 0.0), 160 + 1333);
   EXPECT_EQ(horizon_within_cap(2200, 160, 500.0, 420.0, 0.25, 0.0), 161);
+  EXPECT_EQ(horizon_within_cap(2200, 2200, 500.0, 420.0, 0.25, 0.0), 2200);  // never past the end
 }
 
 TEST(HorizonWithinCap, RejectsANonPositiveCapOrStepTimeAndAMarginOutsideZeroToOne) {
@@ -99,7 +108,17 @@ TEST(ScheduleFit, WithoutACapOrProbeStepsOrARecordedDecisionTheHorizonIsMaxSteps
     EXPECT_EQ(fit.horizon(), 2200);
     EXPECT_EQ(fit.to_json(), (nlohmann::json{{"horizon", 2200}, {"fitted", false}}));
   }
-  // A record from before the decision (or none at all) leaves the run to probe for itself.
+  // A run that fits nothing (no cap, or no probe steps) keeps max_steps over a recorded fit.
+  const nlohmann::json recorded = {
+      {"horizon", 900},        {"fitted", true}, {"seconds_per_step", 0.2},
+      {"fitted_at_step", 800}, {"fits", 7},      {"probe_steps", 100}};
+  for (auto [cap, probe] : {std::pair{0.0, int64_t{100}}, std::pair{420.0, int64_t{0}}}) {
+    ScheduleFit uncapped(2200, cap, 0, probe, 0.05);
+    uncapped.restore(recorded);
+    EXPECT_EQ(uncapped.horizon(), 2200);
+    EXPECT_FALSE(uncapped.fitted());
+  }
+  // A record from before the first fit (or none at all) leaves the run to probe for itself.
   ScheduleFit fit(2200, 420.0, 10, 10, 0.0);
   fit.restore({{"horizon", 2200}, {"fitted", false}});
   fit.restore(nullptr);
