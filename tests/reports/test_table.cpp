@@ -77,13 +77,20 @@ TEST(PretrainingTable, TasksThenTheSlotHeadRow) {
       << note;
 }
 
-TEST(PretrainingTable, SaysWhenTheDeviceTimeCapCutTheScheduleShort) {
-  auto m = nlohmann::json::parse(R"({
+namespace {
+// Metrics of a run that the 420 s cap stopped at step 1649 of 2200.
+nlohmann::json capped_pretraining_metrics() {
+  return nlohmann::json::parse(R"({
     "tasks": {"title": {"loss": 0.2, "token_accuracy": 0.95}},
     "sampled_descriptions": {"products": 4, "well_formed_rate": 1.0, "match_rate": 0.75,
                              "designer_match_rate": 0.5},
     "steps": 1649, "examples_seen": 52768, "stopped_by": "device_seconds", "max_steps": 2200,
     "max_device_seconds": 420.0, "final_lr_fraction": 0.3456})");
+}
+}  // namespace
+
+TEST(PretrainingTable, SaysWhenTheDeviceTimeCapCutTheScheduleShort) {
+  auto m = capped_pretraining_metrics();
   const auto note = caig::reports::pretraining_table(m).note;
   EXPECT_NE(note.find("Stopped by the 420 s device-time cap at 1649 of 2200 steps, with the "
                       "learning rate still at 0.35 of its peak"),
@@ -105,14 +112,12 @@ TEST(PretrainingTable, SaysWhenTheDeviceTimeCapCutTheScheduleShort) {
 }
 
 TEST(PretrainingTable, SaysWhenTheScheduleWasFittedToTheDeviceTimeCap) {
-  auto m = nlohmann::json::parse(R"({
-    "tasks": {"title": {"loss": 0.2, "token_accuracy": 0.95}},
-    "sampled_descriptions": {"products": 4, "well_formed_rate": 1.0, "match_rate": 0.75,
-                             "designer_match_rate": 0.5},
-    "steps": 1702, "examples_seen": 54464, "stopped_by": "device_seconds", "max_steps": 2200,
-    "max_device_seconds": 420.0, "final_lr_fraction": 0.1,
-    "schedule": {"horizon": 1650, "fitted": true, "seconds_per_step": 0.2384, "probe_steps": 100,
-                 "fitted_at_step": 1560, "fits": 15, "margin": 0.05}})");
+  auto m = capped_pretraining_metrics();
+  m["steps"] = 1702;
+  m["final_lr_fraction"] = 0.1;
+  m["schedule"] = {{"horizon", 1650},    {"fitted", true}, {"seconds_per_step", 0.2384},
+                   {"probe_steps", 100}, {"fits", 15},     {"fitted_at_step", 1560},
+                   {"margin", 0.05}};
   const auto note = caig::reports::pretraining_table(m).note;
   EXPECT_NE(note.find("The 420 s device-time cap leaves room for fewer than the 2200 planned "
                       "steps: timed every 100 steps (238 ms a step at the last fit, step 1560), "
