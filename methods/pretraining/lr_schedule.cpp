@@ -47,7 +47,7 @@ ScheduleFit::ScheduleFit(int64_t max_steps, double cap_seconds, int64_t probe_st
 }
 
 void ScheduleFit::observe(int64_t steps_done, double elapsed_seconds) {
-  if (probe_steps_ == 0 || !(cap_seconds_ > 0)) return;
+  if (!fits_anything()) return;
   if (steps_done == probe_start_) {
     window_start_ = steps_done, window_t0_ = elapsed_seconds;
     return;
@@ -59,14 +59,13 @@ void ScheduleFit::observe(int64_t steps_done, double elapsed_seconds) {
   seconds_per_step_ = pace;
   fitted_at_ = steps_done;
   ++fits_;
-  fitted_ = true;
   horizon_ =
       horizon_within_cap(max_steps_, steps_done, elapsed_seconds, cap_seconds_, pace, margin_);
 }
 
 nlohmann::json ScheduleFit::to_json() const {
-  nlohmann::json j = {{"horizon", horizon_}, {"fitted", fitted_}};
-  if (fitted_) {
+  nlohmann::json j = {{"horizon", horizon_}, {"fitted", fitted()}};
+  if (fitted()) {
     j["seconds_per_step"] = seconds_per_step_;
     j["probe_steps"] = probe_steps_;
     j["fitted_at_step"] = fitted_at_;
@@ -77,17 +76,15 @@ nlohmann::json ScheduleFit::to_json() const {
 }
 
 void ScheduleFit::restore(const nlohmann::json& j) {
-  if (probe_steps_ == 0 || !(cap_seconds_ > 0)) return;
-  if (!j.is_object() || !j.value("fitted", false)) return;
+  if (!fits_anything() || !j.is_object() || !j.value("fitted", false)) return;
   try {
     horizon_ = std::min(j.at("horizon").get<int64_t>(), max_steps_);  // a resume may cut steps
     seconds_per_step_ = j.at("seconds_per_step").get<double>();
     fitted_at_ = j.at("fitted_at_step").get<int64_t>();
-    fits_ = j.at("fits").get<int64_t>();
+    fits_ = std::max<int64_t>(1, j.at("fits").get<int64_t>());  // a record that says fitted
   } catch (const nlohmann::json::exception& e) {
     fail("schedule fit: a malformed record in the trainer state: {}", e.what());
   }
-  fitted_ = true;
 }
 
 }  // namespace caig::pretraining

@@ -48,7 +48,7 @@ class ScheduleFit {
   void observe(int64_t steps_done, double elapsed_seconds);
 
   int64_t horizon() const { return horizon_; }
-  bool fitted() const { return fitted_; }
+  bool fitted() const { return fits_ > 0; }
   nlohmann::json to_json() const;
   // A recorded fit, restored on resume (at most max_steps) and kept until the resumed run's own
   // first fit; ignored when the record has no fit or this run fits nothing (no cap or no probe
@@ -56,6 +56,7 @@ class ScheduleFit {
   void restore(const nlohmann::json& j);
 
  private:
+  bool fits_anything() const { return probe_steps_ > 0 && cap_seconds_ > 0; }
   int64_t max_steps_;
   double cap_seconds_;
   int64_t probe_start_, probe_steps_;
@@ -64,7 +65,6 @@ class ScheduleFit {
   double window_t0_ = -1;  // meter reading at window_start_; < 0 before the first window
   int64_t horizon_;
   int64_t fits_ = 0;
-  bool fitted_ = false;
   double seconds_per_step_ = 0;
   int64_t fitted_at_ = 0;
 };

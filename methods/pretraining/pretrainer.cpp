@@ -462,9 +462,6 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
                            std::max(opt.warmup_steps, step + 10), opt.schedule_probe_steps,
                            opt.schedule_margin);
   schedule_fit.restore(recorded_schedule);
-  auto schedule = [&] {
-    return CosineSchedule{opt.lr, opt.warmup_steps, schedule_fit.horizon(), opt.final_lr_ratio};
-  };
 
   // Every epoch draws the creatives' tasks afresh (build_examples), from (seed, epoch) alone.
   const uint64_t mixture_seed = derive_seed(seed, "mixture");
@@ -568,7 +565,9 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
       chunk.push_back(&train[perm[static_cast<size_t>(k % n)]]);
     }
     const Batch b = collate(chunk, bank, tok.pad_id(), device);
-    last_lr = schedule().at(step, last_lr);
+    last_lr =
+        CosineSchedule{opt.lr, opt.warmup_steps, schedule_fit.horizon(), opt.final_lr_ratio}.at(
+            step, last_lr);
     for (auto& group : optimizer.param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(last_lr);
     optimizer.zero_grad();

@@ -35,8 +35,8 @@ struct PretrainOptions {
   double lr = 2e-3;
   double weight_decay = 0.01;
   int64_t warmup_steps = 60;
-  double final_lr_ratio =
-      0.1;  // the cosine schedule decays lr to lr * final_lr_ratio at its horizon
+  // The cosine schedule decays lr to lr * final_lr_ratio at its horizon.
+  double final_lr_ratio = 0.1;
   // With a device-time cap, the steps in each timing window after warm-up; at the end of each,
   // the cosine's horizon is laid out over what fits the rest of the cap (lr_schedule.h). 0 lays it
   // out over max_steps whatever the cap. The margin is the share of the remaining time each fit
