@@ -7,6 +7,7 @@
 
 #include "harness/budget.h"
 #include "harness/error.h"
+#include "harness/fused_adamw.h"
 #include "harness/progress.h"
 #include "harness/seeds.h"
 #include "rewards/ad_set.h"
@@ -112,9 +113,8 @@ void PointScorerModel::train(TrainContext& ctx) {
   build(t, device_);
   built_ = true;
   module().to(torch::Device(device_));
-  torch::optim::AdamW opt(
-      module().parameters(),
-      torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay));
+  FusedAdamW opt(module().parameters(),
+                 torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay));
   Rng rng(derive_seed(ctx.seed, "batches"));
   const auto smoothed =
       rewards::smoothed_ctr(torch::tensor(t.clicks), torch::tensor(t.impressions));
@@ -175,7 +175,7 @@ void PointScorerModel::train(TrainContext& ctx) {
                                    torch::tensor(imp).to(s.device()));
       seen = options_.batch_size;
     }
-    opt.zero_grad();
+    release_gradients(module().parameters());
     loss.backward();
     opt.step();
     ctx.meter.add_samples(seen);

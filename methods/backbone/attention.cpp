@@ -8,6 +8,7 @@
 #include <torch/version.h>
 
 #include "methods/backbone/batched_matmul.h"
+#include "methods/backbone/packed_attention.h"
 
 namespace caig::backbone {
 
@@ -85,11 +86,16 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t d_model, int64_t heads_, 
 torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
                                               KVCache* cache) {
   const int64_t B = x.size(0), L = x.size(1), d = x.size(2);
+  const double p = is_training() ? dropout : 0.0;
+  auto packed = qkv(x);
+  // Without a cache, SDPA or dropout, the packed path reads q, k and v in place (a seventh of a
+  // CPU training step went to splitting them into heads and back).
+  if (!cache && p == 0.0 && !(use_sdpa && sdpa_available()) && packed_attention_applies(packed))
+    return proj(packed_attention(packed, heads, mask));
   // [B, L, 3, h, dh] -> [3, B, h, L, dh]
-  auto parts = qkv(x).view({B, L, 3, heads, d / heads}).permute({2, 0, 3, 1, 4});
+  auto parts = packed.view({B, L, 3, heads, d / heads}).permute({2, 0, 3, 1, 4});
   auto q = parts[0], k = parts[1], v = parts[2];
   if (cache) std::tie(k, v) = cache->append(k, v);
-  const double p = is_training() ? dropout : 0.0;
   auto out = attention(q, k, v, mask, use_sdpa, p);
   return proj(out.transpose(1, 2).reshape({B, L, d}));
 }

@@ -1,38 +1,14 @@
 #include "methods/backbone/batched_matmul.h"
 
-#include <dlfcn.h>
-
 #include <algorithm>
-#include <cstdlib>
 
 #include <torch/torch.h>
+
+#include "methods/backbone/cblas.h"
 
 namespace caig::backbone {
 
 namespace {
-
-// The CBLAS interface (enums as in every cblas.h): declared here and looked up at run time, so the
-// build needs no BLAS headers and a LibTorch without a global CBLAS simply takes at::bmm.
-enum CblasLayout { kRowMajor = 101 };
-enum CblasTranspose { kNoTrans = 111, kTrans = 112 };
-using SgemmFn = void (*)(int layout, int transa, int transb, int m, int n, int k, float alpha,
-                         const float* a, int lda, const float* b, int ldb, float beta, float* c,
-                         int ldc);
-
-SgemmFn cblas_sgemm_fn() {
-  static const SgemmFn fn = [] {
-    if (std::getenv("CAIG_NO_CBLAS")) return SgemmFn{nullptr};  // to compare both paths
-    auto f = reinterpret_cast<SgemmFn>(dlsym(RTLD_DEFAULT, "cblas_sgemm"));
-    if (f == nullptr) return f;
-    // Trust it only after one product checked by hand: [1 2; 3 4] [5 6; 7 8]^T = [17 23; 39 53].
-    const float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8};
-    float c[4] = {0, 0, 0, 0};
-    f(kRowMajor, kNoTrans, kTrans, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);
-    const bool ok = c[0] == 17 && c[1] == 23 && c[2] == 39 && c[3] == 53;
-    return ok ? f : SgemmFn{nullptr};
-  }();
-  return fn;
-}
 
 // How one operand's matrices lie in memory: row-major as they are, or row-major transposed (a
 // transposed view of a contiguous tensor). Anything else is copied first.
@@ -52,7 +28,7 @@ Operand operand(const at::Tensor& x) {
 }
 
 bool cblas_applies(const at::Tensor& a, const at::Tensor& b) {
-  return cblas_sgemm_fn() != nullptr && a.device().is_cpu() && b.device().is_cpu() &&
+  return cblas_sgemm() != nullptr && a.device().is_cpu() && b.device().is_cpu() &&
          a.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat && a.dim() == 3 &&
          b.dim() == 3 && a.size(0) == b.size(0) && a.size(2) == b.size(1);
 }
@@ -67,7 +43,7 @@ at::Tensor cblas_bmm(const at::Tensor& a_in, const at::Tensor& b_in, double alph
   const float* pa = a.t.data_ptr<float>();
   const float* pb = b.t.data_ptr<float>();
   float* pc = out.data_ptr<float>();
-  const SgemmFn sgemm = cblas_sgemm_fn();
+  const SgemmFn sgemm = cblas_sgemm();
   for (int64_t i = 0; i < n_batch; ++i)
     sgemm(kRowMajor, a.trans, b.trans, static_cast<int>(m), static_cast<int>(n),
           static_cast<int>(k), static_cast<float>(alpha), pa + i * a.t.stride(0),
@@ -100,7 +76,7 @@ struct BatchedMatmul : torch::autograd::Function<BatchedMatmul> {
 
 }  // namespace
 
-bool batched_matmul_uses_cblas() { return cblas_sgemm_fn() != nullptr; }
+bool batched_matmul_uses_cblas() { return cblas_sgemm() != nullptr; }
 
 at::Tensor batched_matmul(const at::Tensor& a, const at::Tensor& b, double alpha) {
   if (!cblas_applies(a, b)) {

@@ -12,6 +12,7 @@
 #include "datasets/shopworld/click_model.h"
 #include "datasets/shopworld/grammar.h"
 #include "harness/error.h"
+#include "harness/fused_adamw.h"
 #include "harness/progress.h"
 #include "harness/seeds.h"
 #include "methods/backbone/checkpoint.h"
@@ -444,8 +445,7 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
   std::vector<world::Background> truth;
   for (const auto& c : d.creatives)
     truth.push_back(world::parse_description(c.description).background);
-  torch::optim::AdamW optimizer(params,
-                                torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
+  FusedAdamW optimizer(params, torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
   nlohmann::json recorded_schedule;
   double last_lr = -1;  // the learning rate of the last step (< 0: none yet)
   if (resuming) {
@@ -570,7 +570,7 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
             step, last_lr);
     for (auto& group : optimizer.param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(last_lr);
-    optimizer.zero_grad();
+    release_gradients(params);
     torch::Tensor vision_tokens;
     auto la = target_loss(*model, b, use_slot_head ? &vision_tokens : nullptr);
     torch::Tensor loss = la.loss;

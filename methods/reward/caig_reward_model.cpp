@@ -8,6 +8,7 @@
 #include "harness/budget.h"
 #include "harness/config.h"
 #include "harness/error.h"
+#include "harness/fused_adamw.h"
 #include "harness/plugins.h"
 #include "harness/progress.h"
 #include "harness/seeds.h"
@@ -97,9 +98,8 @@ class CaigRewardModel : public RewardModel {
     build(ctx);
     const TrainingSet& t = ctx.train;
     if (t.pairs.empty()) fail("caig reward model: the training set has no pairs");
-    torch::optim::AdamW opt(
-        net_->parameters(),
-        torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay));
+    FusedAdamW opt(net_->parameters(),
+                   torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay));
     Rng rng(derive_seed(ctx.seed, "batches"));
     const auto smoothed =
         rewards::smoothed_ctr(torch::tensor(t.clicks), torch::tensor(t.impressions));
@@ -142,7 +142,7 @@ class CaigRewardModel : public RewardModel {
       const auto dev = torch::Device(device_);
       const auto loss = rewards::caig_pair_loss(logits, torch::tensor(labels).to(dev), point,
                                                 target.to(dev), options_.point_weight);
-      opt.zero_grad();
+      release_gradients(net_->parameters());
       loss.backward();
       if (options_.grad_clip > 0)
         torch::nn::utils::clip_grad_norm_(net_->parameters(), options_.grad_clip);

@@ -1,0 +1,110 @@
+#include "harness/fused_adamw.h"
+
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <type_traits>
+
+#include <torch/torch.h>
+
+namespace caig {
+
+namespace {
+
+// The optimizer state's key for a parameter: LibTorch 1.x keys the map by the printed address of
+// the parameter's TensorImpl, 2.x by the address itself.
+template <class StateMap>
+typename StateMap::key_type state_key(const StateMap&, const torch::Tensor& p) {
+  if constexpr (std::is_same_v<typename StateMap::key_type, std::string>) {
+    std::ostringstream key;
+    key << p.unsafeGetTensorImpl();
+    return key.str();
+  } else {
+    return static_cast<typename StateMap::key_type>(p.unsafeGetTensorImpl());
+  }
+}
+
+bool fusable(const torch::Tensor& p) {
+  const auto& g = p.grad();
+  return p.device().is_cpu() && p.scalar_type() == torch::kFloat && p.is_contiguous() &&
+         g.layout() == torch::kStrided && g.device().is_cpu() && g.scalar_type() == torch::kFloat &&
+         g.is_contiguous() && g.sizes() == p.sizes();
+}
+
+// The update's constants, each rounded to float once, as ATen rounds an operator's scalars.
+struct Coefficients {
+  float decay, beta1, one_minus_beta1, beta2, one_minus_beta2, sqrt_bc2, eps, step_size;
+};
+
+// One AdamW update of n elements, in the order of torch::optim::AdamW's operators:
+// p *= 1 - lr wd; m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+// p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps).
+void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const Coefficients& c) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i];
+    const float mi = m[i] * c.beta1 + c.one_minus_beta1 * gi;
+    const float vi = v[i] * c.beta2 + c.one_minus_beta2 * (gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] * c.decay - c.step_size * (mi / (std::sqrt(vi) / c.sqrt_bc2 + c.eps));
+  }
+}
+
+}  // namespace
+
+torch::Tensor FusedAdamW::step(LossClosure closure) {
+  for (const auto& group : param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+    if (o.amsgrad()) return torch::optim::AdamW::step(std::move(closure));
+    for (const auto& p : group.params())
+      if (p.grad().defined() && !fusable(p)) return torch::optim::AdamW::step(std::move(closure));
+  }
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  auto& states = state();
+  for (auto& group : param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+    const double lr = o.lr(), beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      const auto key = state_key(states, p);
+      auto found = states.find(key);
+      if (found == states.end()) {
+        auto fresh = std::make_unique<torch::optim::AdamWParamState>();
+        fresh->step(0);
+        fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+        fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Contiguous));
+        found = states.emplace(key, std::move(fresh)).first;
+      }
+      auto& s = static_cast<torch::optim::AdamWParamState&>(*found->second);
+      s.step(s.step() + 1);
+      auto m = s.exp_avg(), v = s.exp_avg_sq();
+      if (!m.is_contiguous()) s.exp_avg(m = m.contiguous());  // e.g. after loading
+      if (!v.is_contiguous()) s.exp_avg_sq(v = v.contiguous());
+      const double t = static_cast<double>(s.step());
+      const double bias_correction1 = 1.0 - std::pow(beta1, t);
+      const double bias_correction2 = 1.0 - std::pow(beta2, t);
+      const Coefficients c{static_cast<float>(1.0 - lr * o.weight_decay()),
+                           static_cast<float>(beta1),
+                           static_cast<float>(1.0 - beta1),
+                           static_cast<float>(beta2),
+                           static_cast<float>(1.0 - beta2),
+                           static_cast<float>(std::sqrt(bias_correction2)),
+                           static_cast<float>(o.eps()),
+                           static_cast<float>(lr / bias_correction1)};
+      adamw_update(p.data_ptr<float>(), p.grad().data_ptr<float>(), m.data_ptr<float>(),
+                   v.data_ptr<float>(), p.numel(), c);
+    }
+  }
+  return loss;
+}
+
+void release_gradients(const std::vector<torch::Tensor>& params) {
+  for (auto p : params) p.mutable_grad() = torch::Tensor();
+}
+
+}  // namespace caig

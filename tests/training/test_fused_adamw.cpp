@@ -1,0 +1,149 @@
+// FusedAdamW: the same update as torch::optim::AdamW (worked by hand, then against AdamW over
+// several steps), the same saved state, and release_gradients.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include <torch/torch.h>
+
+#include "harness/fused_adamw.h"
+
+namespace caig {
+namespace {
+
+using torch::optim::AdamW;
+using torch::optim::AdamWOptions;
+
+// Parameters of a few shapes (a matrix, a vector, a scalar) with fixed values.
+std::vector<torch::Tensor> make_params(torch::ScalarType dtype = torch::kFloat) {
+  torch::manual_seed(11);
+  return {torch::randn({4, 3}, dtype).requires_grad_(), torch::randn({5}, dtype).requires_grad_(),
+          torch::randn({}, dtype).requires_grad_()};
+}
+
+// Step k's gradient: fixed per step, different in sign and scale across elements.
+void set_gradients(std::vector<torch::Tensor>& params, int k) {
+  torch::manual_seed(100 + k);
+  for (auto& p : params) p.mutable_grad() = torch::randn(p.sizes(), p.options()) * (0.5 + k);
+}
+
+double max_diff(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  double d = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) d = std::max(d, (a[i] - b[i]).abs().max().item<double>());
+  return d;
+}
+
+TEST(FusedAdamW, FirstStepWorkedByHand) {
+  // p = 1, g = 0.5, lr 0.1, weight decay 0.01, betas (0.9, 0.999): m = 0.05, v = 0.00025;
+  // bias-corrected m / sqrt(v) = (0.05 / 0.1) / (0.0158114 / 0.0316228) = 1, so the first step
+  // moves by lr after the decay: 1 * (1 - 0.001) - 0.1 = 0.899.
+  auto p = torch::ones({1}).requires_grad_();
+  p.mutable_grad() = torch::full({1}, 0.5);
+  FusedAdamW opt({p}, AdamWOptions(0.1).weight_decay(0.01));
+  opt.step();
+  EXPECT_NEAR(p.item<double>(), 0.899, 1e-6);
+  // Second step, g = 0.5 again: m = 0.095, v = 0.00049975; bc1 = 0.19, bc2 = 0.001999;
+  // m / bc1 = 0.5, sqrt(v / bc2) = 0.5, so again a step of lr: 0.899 * 0.999 - 0.1.
+  opt.step();
+  EXPECT_NEAR(p.item<double>(), 0.899 * 0.999 - 0.1, 1e-6);
+}
+
+TEST(FusedAdamW, MatchesAdamWOverSteps) {
+  auto fused = make_params(), plain = make_params();
+  // Two groups, the second without weight decay, and a learning rate that changes on the way.
+  std::vector<torch::optim::OptimizerParamGroup> fused_groups{
+      torch::optim::OptimizerParamGroup({fused[0], fused[1]}),
+      torch::optim::OptimizerParamGroup({fused[2]},
+                                        std::make_unique<AdamWOptions>(AdamWOptions(0.02)))};
+  std::vector<torch::optim::OptimizerParamGroup> plain_groups{
+      torch::optim::OptimizerParamGroup({plain[0], plain[1]}),
+      torch::optim::OptimizerParamGroup({plain[2]},
+                                        std::make_unique<AdamWOptions>(AdamWOptions(0.02)))};
+  static_cast<AdamWOptions&>(fused_groups[1].options()).weight_decay(0.0);
+  static_cast<AdamWOptions&>(plain_groups[1].options()).weight_decay(0.0);
+  const auto options = AdamWOptions(0.05).weight_decay(0.1).betas({0.8, 0.99}).eps(1e-6);
+  FusedAdamW a(std::move(fused_groups), options);
+  AdamW b(std::move(plain_groups), options);
+  for (int k = 0; k < 8; ++k) {
+    if (k == 4)
+      for (auto* opt : std::vector<torch::optim::Optimizer*>{&a, &b})
+        static_cast<AdamWOptions&>(opt->param_groups()[0].options()).lr(0.01);
+    set_gradients(fused, k);
+    set_gradients(plain, k);
+    a.step();
+    b.step();
+    ASSERT_LT(max_diff(fused, plain), 1e-6) << "step " << k;
+  }
+}
+
+TEST(FusedAdamW, SavesTheStateAdamWLoadsAndTheOtherWayRound) {
+  auto straight = make_params(), first = make_params();
+  const auto options = AdamWOptions(0.03).weight_decay(0.05);
+  AdamW reference(straight, options);
+  FusedAdamW fused(first, options);
+  for (int k = 0; k < 3; ++k) {
+    set_gradients(straight, k);
+    set_gradients(first, k);
+    reference.step();
+    fused.step();
+  }
+  // FusedAdamW -> archive -> AdamW on copies of the parameters, then two more steps each.
+  std::stringstream archive;
+  torch::save(fused, archive);
+  std::vector<torch::Tensor> second;
+  for (const auto& p : first) second.push_back(p.detach().clone().requires_grad_());
+  AdamW resumed(second, options);
+  torch::load(resumed, archive);
+  // And AdamW's archive back into a FusedAdamW.
+  std::stringstream archive2;
+  torch::save(reference, archive2);
+  std::vector<torch::Tensor> third;
+  for (const auto& p : straight) third.push_back(p.detach().clone().requires_grad_());
+  FusedAdamW fused_resumed(third, options);
+  torch::load(fused_resumed, archive2);
+  for (int k = 3; k < 5; ++k) {
+    for (auto* ps : {&straight, &second, &third}) set_gradients(*ps, k);
+    reference.step();
+    resumed.step();
+    fused_resumed.step();
+  }
+  EXPECT_LT(max_diff(second, straight), 1e-6);
+  EXPECT_LT(max_diff(third, straight), 1e-6);
+}
+
+TEST(FusedAdamW, TakesAdamWsStepWhereItCannotFuse) {
+  // Doubles and amsgrad: exactly AdamW's result, since it is AdamW's code that runs.
+  for (const bool amsgrad : {false, true}) {
+    auto fused = make_params(amsgrad ? torch::kFloat : torch::kDouble);
+    auto plain = make_params(amsgrad ? torch::kFloat : torch::kDouble);
+    const auto options = AdamWOptions(0.05).amsgrad(amsgrad);
+    FusedAdamW a(fused, options);
+    AdamW b(plain, options);
+    for (int k = 0; k < 3; ++k) {
+      set_gradients(fused, k);
+      set_gradients(plain, k);
+      a.step();
+      b.step();
+    }
+    EXPECT_EQ(max_diff(fused, plain), 0.0) << "amsgrad " << amsgrad;
+  }
+}
+
+TEST(FusedAdamW, ReleasedGradientsLeaveAParameterAlone) {
+  auto params = make_params();
+  const auto before = params[1].detach().clone();
+  FusedAdamW opt(params, AdamWOptions(0.1).weight_decay(0.5));
+  set_gradients(params, 0);
+  opt.step();
+  release_gradients(params);
+  for (const auto& p : params) EXPECT_FALSE(p.grad().defined());
+  // Only the first parameter gets a gradient now; the others keep their values.
+  params[0].mutable_grad() = torch::ones({4, 3});
+  const auto after_first = params[1].detach().clone();
+  opt.step();
+  EXPECT_TRUE(torch::equal(params[1], after_first));
+  EXPECT_FALSE(torch::equal(after_first, before));  // the first step did move it
+}
+
+}  // namespace
+}  // namespace caig
