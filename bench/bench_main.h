@@ -10,7 +10,7 @@
 
 #define CAIG_BENCHMARK_MAIN()                                                                      \
   int main(int argc, char** argv) {                                                                \
-    caig::ensure_blas_kernels(argv);                                                               \
+    caig::ensure_blas_runtime(argv);                                                               \
     benchmark::AddCustomContext("blas", caig::blas_label());                                       \
     const auto blas = caig::blas_info();                                                           \
     if (blas.contains("detected_core"))                                                            \

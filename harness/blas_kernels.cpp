@@ -16,8 +16,10 @@ namespace caig {
 
 namespace {
 
-// Set in the re-executed process: the core OpenBLAS chose on its own (and a guard against loops).
+// Set in the re-executed process: the core OpenBLAS chose on its own, when it was overridden.
 constexpr const char* kDetectedVar = "CAIG_BLAS_DETECTED_CORE";
+// Set in the re-executed process, so that it never runs itself again.
+constexpr const char* kRunAgainVar = "CAIG_BLAS_RUNTIME_SET";
 
 // OpenBLAS kernel families without AVX2 code paths: on an AVX2 CPU they mean misdetection.
 constexpr std::array<std::string_view, 17> kPreAvx2Cores = {
@@ -68,27 +70,45 @@ std::string openblas_core_override(const std::string& detected, const CpuFeature
 std::string openblas_core_name() { return call_string_function("openblas_get_corename"); }
 std::string openblas_config() { return call_string_function("openblas_get_config"); }
 
-void ensure_blas_kernels(char** argv, bool announce) {
-  if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv(kDetectedVar) != nullptr) return;
-  if (const char* v = std::getenv("CAIG_BLAS_AUTOCORE"); v != nullptr && std::string(v) == "0")
-    return;
+std::vector<std::pair<std::string, std::string>> blas_thread_settings_to_set(
+    const char* openblas_thread_timeout, const char* omp_wait_policy) {
+  std::vector<std::pair<std::string, std::string>> set;
+  if (openblas_thread_timeout == nullptr) set.emplace_back("OPENBLAS_THREAD_TIMEOUT", "4");
+  if (omp_wait_policy == nullptr) set.emplace_back("OMP_WAIT_POLICY", "PASSIVE");
+  return set;
+}
+
+void ensure_blas_runtime(char** argv, bool announce) {
+  if (std::getenv(kRunAgainVar) != nullptr) return;  // this is the second run
   const std::string detected = openblas_core_name();
   if (detected.empty()) return;
-  const std::string core = openblas_core_override(detected, host_cpu_features());
-  if (core.empty()) return;
-  if (announce)
-    std::cerr << "caig: OpenBLAS chose its '" << detected
-              << "' kernels, which leave this CPU's vector units unused; running again with "
-                 "OPENBLAS_CORETYPE="
-              << core << " (set OPENBLAS_CORETYPE, or CAIG_BLAS_AUTOCORE=0, to choose yourself)\n";
-  ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
-  ::setenv(kDetectedVar, detected.c_str(), 1);
+  std::vector<std::pair<std::string, std::string>> set;
+  const char* autocore = std::getenv("CAIG_BLAS_AUTOCORE");
+  if (std::getenv("OPENBLAS_CORETYPE") == nullptr &&
+      !(autocore != nullptr && std::string(autocore) == "0")) {
+    const std::string core = openblas_core_override(detected, host_cpu_features());
+    if (!core.empty()) {
+      if (announce)
+        std::cerr << "caig: OpenBLAS chose its '" << detected
+                  << "' kernels, which leave this CPU's vector units unused; running again with "
+                     "OPENBLAS_CORETYPE="
+                  << core
+                  << " (set OPENBLAS_CORETYPE, or CAIG_BLAS_AUTOCORE=0, to choose yourself)\n";
+      set.emplace_back("OPENBLAS_CORETYPE", core);
+      set.emplace_back(kDetectedVar, detected);
+    }
+  }
+  for (auto& s : blas_thread_settings_to_set(std::getenv("OPENBLAS_THREAD_TIMEOUT"),
+                                             std::getenv("OMP_WAIT_POLICY")))
+    set.push_back(std::move(s));
+  if (set.empty()) return;
+  set.emplace_back(kRunAgainVar, "1");
+  for (const auto& [name, value] : set) ::setenv(name.c_str(), value.c_str(), 1);
   ::execv("/proc/self/exe", argv);
-  // Only reached when the execution failed: go on, slowly, with the detected kernels.
-  std::cerr << "caig: could not run again (" << std::strerror(errno) << "); going on with the '"
-            << detected << "' kernels\n";
-  ::unsetenv("OPENBLAS_CORETYPE");
-  ::unsetenv(kDetectedVar);
+  // Only reached when the execution failed: go on as loaded.
+  std::cerr << "caig: could not run again (" << std::strerror(errno)
+            << "); going on with OpenBLAS's '" << detected << "' kernels and its thread settings\n";
+  for (const auto& [name, value] : set) ::unsetenv(name.c_str());
 }
 
 constexpr const char* kNotOpenBlas = "not OpenBLAS (no openblas_get_corename)";
@@ -102,6 +122,8 @@ nlohmann::json blas_info() {
   j["config"] = openblas_config();
   if (const char* d = std::getenv(kDetectedVar)) j["detected_core"] = d;
   if (const char* c = std::getenv("OPENBLAS_CORETYPE")) j["coretype_env"] = c;
+  if (const char* t = std::getenv("OPENBLAS_THREAD_TIMEOUT")) j["thread_timeout_env"] = t;
+  if (const char* w = std::getenv("OMP_WAIT_POLICY")) j["omp_wait_policy_env"] = w;
   return j;
 }
 

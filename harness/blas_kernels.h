@@ -6,6 +6,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -26,14 +28,31 @@ std::string openblas_core_override(const std::string& detected, const CpuFeature
 std::string openblas_core_name();
 std::string openblas_config();
 
-// Called first in main(): when the loaded OpenBLAS misdetected the CPU, re-executes this program
-// (same arguments) with OPENBLAS_CORETYPE set, after one line on stderr when `announce`. Does
-// nothing when the user set OPENBLAS_CORETYPE, when CAIG_BLAS_AUTOCORE=0, or when the BLAS is not
-// OpenBLAS. If the re-execution fails, the program goes on with the detected kernels and says so.
-void ensure_blas_kernels(char** argv, bool announce = true);
+// The threading settings that OpenBLAS and OpenMP read only when they load, as (name, value) pairs
+// for those of them that are unset (nullptr) now:
+//   OPENBLAS_THREAD_TIMEOUT=4  OpenBLAS's idle workers go to sleep after 2^4 cycles instead of
+//                              spinning through sched_yield for about 2^28 (a tenth of a second)
+//                              after every GEMM, which kept a core busy while LibTorch's
+//                              single-threaded operators waited for it;
+//   OMP_WAIT_POLICY=PASSIVE    LibTorch's idle OpenMP workers sleep instead of spinning against
+//                              OpenBLAS's threads.
+// Together they make two intra-op threads faster than one on the 2-core machine (cpu-preset
+// training step 0.34-0.35 -> 0.37-0.40 of the sgemm peak; pretraining 5.0 -> 5.8 steps/s, 3 min
+// -> 28 s of system time); without them two threads were up to 5x slower. A value the user set is
+// kept.
+std::vector<std::pair<std::string, std::string>> blas_thread_settings_to_set(
+    const char* openblas_thread_timeout, const char* omp_wait_policy);
+
+// Called first in main(), when the BLAS is OpenBLAS: re-executes this program (same arguments)
+// with the environment it should have had at load time, once. That is OPENBLAS_CORETYPE when the
+// loaded OpenBLAS misdetected the CPU (after one line on stderr when `announce`; not when the
+// user set OPENBLAS_CORETYPE or CAIG_BLAS_AUTOCORE=0) and the threading settings above. If the
+// re-execution fails, the program goes on as it is and says so.
+void ensure_blas_runtime(char** argv, bool announce = true);
 
 // For env.json: {"library", "core", "config", "detected_core" (only when overridden),
-// "coretype_env" (OPENBLAS_CORETYPE, when set)}; core and config only for OpenBLAS.
+// "coretype_env" (OPENBLAS_CORETYPE, when set), "thread_timeout_env", "omp_wait_policy_env" (when
+// set)}; core and config only for OpenBLAS.
 nlohmann::json blas_info();
 // One line for people: "OpenBLAS SkylakeX", or what the library is when not OpenBLAS.
 std::string blas_label();

@@ -20,16 +20,17 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     quiet = quiet || std::string(argv[i]) == "-q" || std::string(argv[i]) == "--quiet";
   if (quiet) set_default_progress_mode(ProgressMode::Quiet);
-  ensure_blas_kernels(argv, !quiet);  // may run this program again, before any work
+  ensure_blas_runtime(argv, !quiet);  // may run this program again, before any work
   app.add_flag("-q,--quiet", "no progress display");
   app.set_version_flag("--version", [] {
     return fmt::format("caig {} (LibTorch {}, device {}, BLAS {})", caig_version(), torch_version(),
                        resolve_device("auto"), blas_label());
   });
   try {
-    // One intra-op thread (OpenBLAS threads the GEMMs) and a malloc that keeps activation
-    // buffers: measured fastest for training on the 2-core CPU; run.threads can override.
-    backbone::configure_cpu_runtime(1);
+    // LibTorch's own intra-op threads (one per core; with the thread settings of
+    // ensure_blas_runtime, two beat one on the 2-core CPU) and a malloc that keeps activation
+    // buffers; run.threads can override.
+    backbone::configure_cpu_runtime(0);
     register_builtin_plugins();
     cli::add_list_command(app);
     cli::add_world_command(app);

@@ -34,6 +34,15 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const
                 static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c, static_cast<int>(ldc));
 }
 
+// fn(b, h) for every batch row and head, split over LibTorch's intra-op threads: the heads' small
+// products are independent and each writes its own block of the output.
+template <class Fn>
+void for_each_head(const Layout& s, const Fn& fn) {
+  at::parallel_for(0, s.B * s.heads, 4, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) fn(i / s.heads, i % s.heads);
+  });
+}
+
 struct PackedAttention : torch::autograd::Function<PackedAttention> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& qkv_in,
                                int64_t heads, const c10::optional<torch::Tensor>& mask) {
@@ -44,18 +53,18 @@ struct PackedAttention : torch::autograd::Function<PackedAttention> {
     auto out = torch::empty({s.B, s.L, s.d}, qkv.options());
     const float* x = qkv.data_ptr<float>();
     float* ps = scores.data_ptr<float>();
-    for (int64_t b = 0; b < s.B; ++b)
-      for (int64_t h = 0; h < heads; ++h)
-        gemm(false, true, s.L, s.L, s.dh, scale, x + s.q(b, h), s.row(), x + s.k(b, h), s.row(),
-             ps + s.scores(b, h), s.L);
+    for_each_head(s, [&](int64_t b, int64_t h) {
+      gemm(false, true, s.L, s.L, s.dh, scale, x + s.q(b, h), s.row(), x + s.k(b, h), s.row(),
+           ps + s.scores(b, h), s.L);
+    });
     if (mask) scores.add_(*mask);
     const auto weights = torch::softmax(scores, -1);
     const float* pw = weights.data_ptr<float>();
     float* po = out.data_ptr<float>();
-    for (int64_t b = 0; b < s.B; ++b)
-      for (int64_t h = 0; h < heads; ++h)
-        gemm(false, false, s.L, s.dh, s.L, 1.0, pw + s.scores(b, h), s.L, x + s.v(b, h), s.row(),
-             po + s.out(b, h), s.d);
+    for_each_head(s, [&](int64_t b, int64_t h) {
+      gemm(false, false, s.L, s.dh, s.L, 1.0, pw + s.scores(b, h), s.L, x + s.v(b, h), s.row(),
+           po + s.out(b, h), s.d);
+    });
     ctx->save_for_backward({qkv, weights});
     ctx->saved_data["heads"] = heads;
     return out;
@@ -78,24 +87,22 @@ struct PackedAttention : torch::autograd::Function<PackedAttention> {
     float* pgw = g_weights.data_ptr<float>();
     float* gx = g_qkv.data_ptr<float>();
     // out = W v: dW = dout v^T, dv = W^T dout.
-    for (int64_t b = 0; b < s.B; ++b)
-      for (int64_t h = 0; h < heads; ++h) {
-        gemm(false, true, s.L, s.L, s.dh, 1.0, go + s.out(b, h), s.d, x + s.v(b, h), s.row(),
-             pgw + s.scores(b, h), s.L);
-        gemm(true, false, s.L, s.dh, s.L, 1.0, pw + s.scores(b, h), s.L, go + s.out(b, h), s.d,
-             gx + s.v(b, h), s.row());
-      }
+    for_each_head(s, [&](int64_t b, int64_t h) {
+      gemm(false, true, s.L, s.L, s.dh, 1.0, go + s.out(b, h), s.d, x + s.v(b, h), s.row(),
+           pgw + s.scores(b, h), s.L);
+      gemm(true, false, s.L, s.dh, s.L, 1.0, pw + s.scores(b, h), s.L, go + s.out(b, h), s.d,
+           gx + s.v(b, h), s.row());
+    });
     // Through the softmax, then scores = scale q k^T: dq = scale dS k, dk = scale dS^T q.
     const auto g_scores =
         torch::_softmax_backward_data(g_weights, weights, -1, weights.scalar_type());
     const float* gs = g_scores.data_ptr<float>();
-    for (int64_t b = 0; b < s.B; ++b)
-      for (int64_t h = 0; h < heads; ++h) {
-        gemm(false, false, s.L, s.dh, s.L, scale, gs + s.scores(b, h), s.L, x + s.k(b, h), s.row(),
-             gx + s.q(b, h), s.row());
-        gemm(true, false, s.L, s.dh, s.L, scale, gs + s.scores(b, h), s.L, x + s.q(b, h), s.row(),
-             gx + s.k(b, h), s.row());
-      }
+    for_each_head(s, [&](int64_t b, int64_t h) {
+      gemm(false, false, s.L, s.dh, s.L, scale, gs + s.scores(b, h), s.L, x + s.k(b, h), s.row(),
+           gx + s.q(b, h), s.row());
+      gemm(true, false, s.L, s.dh, s.L, scale, gs + s.scores(b, h), s.L, x + s.q(b, h), s.row(),
+           gx + s.k(b, h), s.row());
+    });
     return {g_qkv, torch::Tensor(), torch::Tensor()};
   }
 };

@@ -55,6 +55,14 @@ TEST(PackedAttention, MatchesTheFormulaInValuesAndGradients) {
   expect_matches_reference(2, 6, 8, 2, mask);
 }
 
+TEST(PackedAttention, SplitsTheHeadsOverThreads) {
+  if (!packed_attention_applies(torch::zeros({1, 1, 3}))) GTEST_SKIP() << "no CBLAS here";
+  torch::manual_seed(7);
+  at::set_num_threads(2);  // this test's own process (one per test under ctest)
+  expect_matches_reference(5, 9, 16, 4, causal(9));
+  at::set_num_threads(1);
+}
+
 TEST(PackedAttention, ReadsANonContiguousProjection) {
   if (!packed_attention_applies(torch::zeros({1, 1, 3}))) GTEST_SKIP() << "no CBLAS here";
   torch::manual_seed(6);

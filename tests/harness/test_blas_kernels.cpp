@@ -45,6 +45,17 @@ TEST(BlasKernels, RecognisedCpusAndOldCpusAreLeftAlone) {
   EXPECT_EQ(openblas_core_override("", avx512()), "");  // not OpenBLAS
 }
 
+TEST(BlasKernels, ThreadSettingsAreSetOnlyWhereTheUserLeftThemUnset) {
+  using Settings = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(blas_thread_settings_to_set(nullptr, nullptr),
+            (Settings{{"OPENBLAS_THREAD_TIMEOUT", "4"}, {"OMP_WAIT_POLICY", "PASSIVE"}}));
+  EXPECT_EQ(blas_thread_settings_to_set("28", nullptr),
+            (Settings{{"OMP_WAIT_POLICY", "PASSIVE"}}));
+  EXPECT_EQ(blas_thread_settings_to_set(nullptr, "ACTIVE"),
+            (Settings{{"OPENBLAS_THREAD_TIMEOUT", "4"}}));
+  EXPECT_TRUE(blas_thread_settings_to_set("", "").empty());  // set, even if empty
+}
+
 TEST(BlasKernels, WithoutOpenBlasInfoSaysSo) {
   // The harness tests link no BLAS, so no openblas_get_corename is loaded here.
   EXPECT_EQ(openblas_core_name(), "");
