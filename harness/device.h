@@ -17,6 +17,7 @@ void synchronize_device(const std::string& device);
 void seed_torch(uint64_t seed);
 // threads <= 0 leaves LibTorch's default.
 void set_torch_threads(int threads);
+int torch_threads();  // LibTorch's intra-op threads now
 
 std::string torch_version();  // "1.13.0"
 std::string caig_version();   // project version and git revision

@@ -46,6 +46,8 @@ void set_torch_threads(int threads) {
   if (threads > 0) torch::set_num_threads(threads);
 }
 
+int torch_threads() { return torch::get_num_threads(); }
+
 std::string torch_version() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
          std::to_string(TORCH_VERSION_PATCH);

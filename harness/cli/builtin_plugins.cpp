@@ -2,12 +2,12 @@
 // linking cannot drop one (tests/harness checks the registered set).
 #include <mutex>
 
+#include "baselines/register.h"
 #include "datasets/register.h"
 #include "harness/budget.h"
 #include "harness/cli/stages.h"
 #include "harness/config.h"
 #include "harness/plugins.h"
-#include "baselines/register.h"
 #include "methods/reward/caig_reward_model.h"
 #include "metrics/register.h"
 #include "reports/register.h"
@@ -18,15 +18,14 @@ namespace caig {
 namespace {
 
 nlohmann::json run_defaults() {
-  return {{"name", ""},          // defaults to the experiment file's stem
-          {"experiment", ""},    // set by `caig run`
-          {"preset", "cpu"},     // set by --preset
-          {"seed", 7},           // derives every RNG of the run
-          {"device", "auto"},    // auto, cpu, cuda, cuda:N
-          {"threads", 0},        // LibTorch intra-op threads; 0 keeps its default
-          {"out_dir", "runs"},   // run directories go under it
-          {"stages", {"world"}},
-          {"reports", {"world_calibration"}}};
+  return {{"name", ""},         // defaults to the experiment file's stem
+          {"experiment", ""},   // set by `caig run`
+          {"preset", "cpu"},    // set by --preset
+          {"seed", 7},          // derives every RNG of the run
+          {"device", "auto"},   // auto, cpu, cuda, cuda:N
+          {"threads", 0},       // LibTorch intra-op threads; 0: one per hardware thread
+          {"out_dir", "runs"},  // run directories go under it
+          {"stages", {"world"}}, {"reports", {"world_calibration"}}};
 }
 
 }  // namespace

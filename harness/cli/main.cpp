@@ -1,5 +1,8 @@
 // caig: the caig-bench command line.
+#include <algorithm>
+#include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -23,14 +26,17 @@ int main(int argc, char** argv) {
   ensure_blas_runtime(argv, !quiet);  // may run this program again, before any work
   app.add_flag("-q,--quiet", "no progress display");
   app.set_version_flag("--version", [] {
-    return fmt::format("caig {} (LibTorch {}, device {}, BLAS {})", caig_version(), torch_version(),
-                       resolve_device("auto"), blas_label());
+    return fmt::format("caig {} (LibTorch {}, device {}, BLAS {}, {} intra-op threads)",
+                       caig_version(), torch_version(), resolve_device("auto"), blas_label(),
+                       torch_threads());
   });
   try {
-    // LibTorch's own intra-op threads (one per core; with the thread settings of
-    // ensure_blas_runtime, two beat one on the 2-core CPU) and a malloc that keeps activation
-    // buffers; run.threads can override.
-    backbone::configure_cpu_runtime(0);
+    // One intra-op thread per hardware thread unless OMP_NUM_THREADS says otherwise (LibTorch's
+    // own default was one here; with the thread settings of ensure_blas_runtime, two beat one on
+    // the 2-core CPU) and a malloc that keeps activation buffers; run.threads can override.
+    const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+    backbone::configure_cpu_runtime(std::getenv("OMP_NUM_THREADS") ? 0
+                                                                   : static_cast<int>(hardware));
     register_builtin_plugins();
     cli::add_list_command(app);
     cli::add_world_command(app);

@@ -4,8 +4,8 @@
 
 namespace caig::backbone {
 
-// Sets LibTorch's intra-op threads (0 keeps LibTorch's default, one per core; GEMMs are threaded
-// by the BLAS itself) and keeps freed activation-sized blocks (up to 32 MiB) in the malloc heap
+// Sets LibTorch's intra-op threads (0 keeps LibTorch's default; GEMMs are threaded by the BLAS
+// itself) and keeps freed activation-sized blocks (up to 32 MiB) in the malloc heap
 // instead of returning them to the kernel: with glibc's defaults every training step mmaps,
 // page-faults and unmaps its activation buffers afresh, which was measured to make a cpu-preset
 // training step about 2x slower. Costs at most that much resident memory after a large free.

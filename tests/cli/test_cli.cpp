@@ -1,9 +1,11 @@
 // End-to-end tests of the `caig` executable: the commands a researcher types.
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -21,8 +23,9 @@ struct Result {
   std::string output;  // stdout and stderr
 };
 
-Result run_caig(const std::string& args) {
-  const std::string cmd = std::string(CAIG_BINARY) + " --quiet " + args + " 2>&1";
+// `env_prefix` goes before the binary (e.g. "env -u OMP_NUM_THREADS").
+Result run_caig(const std::string& args, const std::string& env_prefix = "") {
+  const std::string cmd = env_prefix + " " + CAIG_BINARY + " --quiet " + args + " 2>&1";
   FILE* pipe = ::popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf{};
@@ -76,6 +79,29 @@ TEST(Cli, RunsWithBlasKernelsForThisCpu) {
   const std::string core = v.output.substr(start, v.output.find(')', start) - start);
   EXPECT_EQ(caig::openblas_core_override(core, caig::host_cpu_features()), "")
       << "caig runs on OpenBLAS's '" << core << "' kernels: " << v.output;
+}
+
+// One LibTorch thread per hardware thread unless OMP_NUM_THREADS says otherwise; and the thread
+// settings that must be in the environment when OpenBLAS loads (harness/blas_kernels.h).
+TEST(Cli, ThreadsDefaultToTheHardwareAndTheBlasWorkersSleep) {
+  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+  EXPECT_THAT(run_caig("--version", "env -u OMP_NUM_THREADS").output,
+              HasSubstr(", " + std::to_string(hardware) + " intra-op threads)"));
+  EXPECT_THAT(run_caig("--version", "env OMP_NUM_THREADS=1").output,
+              HasSubstr(", 1 intra-op threads)"));
+  const auto v = run_caig("--version");
+  if (v.output.find("BLAS OpenBLAS") == std::string::npos)
+    GTEST_SKIP() << "LibTorch does not use OpenBLAS here: " << v.output;
+  const auto dir = scratch("thread_settings");
+  const auto r = run_caig("run " + kPaper +
+                              " --preset smoke --set 'run.stages=[\"world\"]' --set "
+                              "'run.reports=[\"world_calibration\"]' --out " +
+                              dir.string(),
+                          "env -u OPENBLAS_THREAD_TIMEOUT -u OMP_WAIT_POLICY");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto blas = caig::read_json(dir / "env.json")["blas"];
+  EXPECT_EQ(blas.value("thread_timeout_env", ""), "4") << blas.dump();
+  EXPECT_EQ(blas.value("omp_wait_policy_env", ""), "PASSIVE") << blas.dump();
 }
 
 TEST(Cli, WorldWritesDatasetAndContactSheetDeterministically) {
