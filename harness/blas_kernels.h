@@ -46,8 +46,8 @@ std::vector<std::pair<std::string, std::string>> blas_thread_settings_to_set(
 // Called first in main(), when the BLAS is OpenBLAS: re-executes this program (same arguments)
 // with the environment it should have had at load time, once. That is OPENBLAS_CORETYPE when the
 // loaded OpenBLAS misdetected the CPU (after one line on stderr when `announce`; not when the
-// user set OPENBLAS_CORETYPE or CAIG_BLAS_AUTOCORE=0) and the threading settings above. If the
-// re-execution fails, the program goes on as it is and says so.
+// user set OPENBLAS_CORETYPE or CAIG_BLAS_AUTOCORE=0) and the threading settings above (not
+// when the user set both). If the re-execution fails, the program goes on as it is and says so.
 void ensure_blas_runtime(char** argv, bool announce = true);
 
 // For env.json: {"library", "core", "config", "detected_core" (only when overridden),

@@ -53,18 +53,21 @@ void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const
 }  // namespace
 
 torch::Tensor FusedAdamW::step(LossClosure closure) {
-  for (const auto& group : param_groups()) {
-    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
-    if (o.amsgrad()) return torch::optim::AdamW::step(std::move(closure));
-    for (const auto& p : group.params())
-      if (p.grad().defined() && !fusable(p)) return torch::optim::AdamW::step(std::move(closure));
-  }
-  torch::NoGradGuard no_grad;
   torch::Tensor loss;
-  if (closure) {
+  if (closure) {  // first: the closure is what makes the gradients the checks below look at
     at::AutoGradMode enable_grad(true);
     loss = closure();
   }
+  for (const auto& group : param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+    bool fused = !o.amsgrad();
+    for (const auto& p : group.params()) fused = fused && (!p.grad().defined() || fusable(p));
+    if (!fused) {
+      torch::optim::AdamW::step();
+      return loss;
+    }
+  }
+  torch::NoGradGuard no_grad;
   auto& states = state();
   for (auto& group : param_groups()) {
     const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
@@ -83,6 +86,15 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
       auto& s = static_cast<torch::optim::AdamWParamState&>(*found->second);
       s.step(s.step() + 1);
       auto m = s.exp_avg(), v = s.exp_avg_sq();
+      // A loaded state is not checked against the parameters when it is loaded: check it here,
+      // before raw pointers walk it.
+      for (const auto* moment : {&m, &v})
+        TORCH_CHECK(moment->defined() && moment->numel() == p.numel() &&
+                        moment->scalar_type() == torch::kFloat && moment->device().is_cpu(),
+                    "FusedAdamW: the optimizer state of a parameter of shape ", p.sizes(),
+                    " holds a moment of shape ",
+                    moment->defined() ? moment->sizes() : torch::IntArrayRef{},
+                    " (was it saved for other parameters?)");
       if (!m.is_contiguous()) s.exp_avg(m = m.contiguous());  // e.g. after loading
       if (!v.is_contiguous()) s.exp_avg_sq(v = v.contiguous());
       const double t = static_cast<double>(s.step());
@@ -98,6 +110,8 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
                            static_cast<float>(lr / bias_correction1)};
       adamw_update(p.data_ptr<float>(), p.grad().data_ptr<float>(), m.data_ptr<float>(),
                    v.data_ptr<float>(), p.numel(), c);
+      // As an in-place operator would: a graph that saved p now refuses to backpropagate.
+      torch::autograd::impl::bump_version(p);
     }
   }
   return loss;

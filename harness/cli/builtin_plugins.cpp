@@ -18,12 +18,12 @@ namespace caig {
 namespace {
 
 nlohmann::json run_defaults() {
-  return {{"name", ""},         // defaults to the experiment file's stem
-          {"experiment", ""},   // set by `caig run`
-          {"preset", "cpu"},    // set by --preset
-          {"seed", 7},          // derives every RNG of the run
-          {"device", "auto"},   // auto, cpu, cuda, cuda:N
-          {"threads", 0},       // LibTorch intra-op threads; 0: one per hardware thread
+  return {{"name", ""},        // defaults to the experiment file's stem
+          {"experiment", ""},  // set by `caig run`
+          {"preset", "cpu"},   // set by --preset
+          {"seed", 7},         // derives every RNG of the run
+          {"device", "auto"},  // auto, cpu, cuda, cuda:N
+          {"threads", 0},  // LibTorch intra-op threads; 0: OMP_NUM_THREADS, else one per usable CPU
           {"out_dir", "runs"},  // run directories go under it
           {"stages", {"world"}}, {"reports", {"world_calibration"}}};
 }

@@ -1,4 +1,6 @@
 // caig: the caig-bench command line.
+#include <sched.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
@@ -13,6 +15,20 @@
 #include "harness/plugins.h"
 #include "harness/progress.h"
 #include "methods/backbone/runtime.h"
+
+namespace {
+
+// The CPUs this process may run on (its affinity mask: taskset, a container's cpuset), else the
+// hardware threads.
+unsigned usable_cpus() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+#endif
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace caig;
@@ -31,10 +47,10 @@ int main(int argc, char** argv) {
                        torch_threads());
   });
   try {
-    // One intra-op thread per hardware thread unless OMP_NUM_THREADS says otherwise (LibTorch's
+    // One intra-op thread per usable CPU unless OMP_NUM_THREADS says otherwise (LibTorch's
     // own default was one here; with the thread settings of ensure_blas_runtime, two beat one on
     // the 2-core CPU) and a malloc that keeps activation buffers; run.threads can override.
-    const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+    const unsigned hardware = usable_cpus();
     backbone::configure_cpu_runtime(std::getenv("OMP_NUM_THREADS") ? 0
                                                                    : static_cast<int>(hardware));
     register_builtin_plugins();

@@ -22,7 +22,8 @@ bool packed_attention_applies(const at::Tensor& qkv);
 // softmax(q k^T / sqrt(dh) + mask) v per head, for qkv [B, L, 3d] laid out as
 // [q heads | k heads | v heads] (each d = heads * dh wide); returns [B, L, d] with the heads side
 // by side. `mask` is additive, broadcastable to [B, heads, L, L], or undefined; every query row
-// must keep at least one key. Differentiable in qkv (not in the mask).
+// must keep at least one key. Differentiable in qkv (not in the mask), once: its backward runs on
+// raw pointers, so it has no double backward.
 at::Tensor packed_attention(const at::Tensor& qkv, int64_t heads, const at::Tensor& mask);
 
 }  // namespace caig::backbone

@@ -1,11 +1,12 @@
 // End-to-end tests of the `caig` executable: the commands a researcher types.
+#include <sched.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -81,10 +82,12 @@ TEST(Cli, RunsWithBlasKernelsForThisCpu) {
       << "caig runs on OpenBLAS's '" << core << "' kernels: " << v.output;
 }
 
-// One LibTorch thread per hardware thread unless OMP_NUM_THREADS says otherwise; and the thread
+// One LibTorch thread per usable CPU unless OMP_NUM_THREADS says otherwise; and the thread
 // settings that must be in the environment when OpenBLAS loads (harness/blas_kernels.h).
 TEST(Cli, ThreadsDefaultToTheHardwareAndTheBlasWorkersSleep) {
-  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+  cpu_set_t set;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  const int hardware = std::max(1, CPU_COUNT(&set));  // the CPUs this process may run on
   EXPECT_THAT(run_caig("--version", "env -u OMP_NUM_THREADS").output,
               HasSubstr(", " + std::to_string(hardware) + " intra-op threads)"));
   EXPECT_THAT(run_caig("--version", "env OMP_NUM_THREADS=1").output,

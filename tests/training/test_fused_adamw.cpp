@@ -27,10 +27,34 @@ void set_gradients(std::vector<torch::Tensor>& params, int k) {
   for (auto& p : params) p.mutable_grad() = torch::randn(p.sizes(), p.options()) * (0.5 + k);
 }
 
+// Steps k in [from, to) of two optimizers over their own copies of the parameters.
+void step_both(torch::optim::Optimizer& a, std::vector<torch::Tensor>& a_params,
+               torch::optim::Optimizer& b, std::vector<torch::Tensor>& b_params, int from, int to) {
+  for (int k = from; k < to; ++k) {
+    set_gradients(a_params, k);
+    set_gradients(b_params, k);
+    a.step();
+    b.step();
+  }
+}
+
 double max_diff(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
   double d = 0.0;
   for (size_t i = 0; i < a.size(); ++i) d = std::max(d, (a[i] - b[i]).abs().max().item<double>());
   return d;
+}
+
+std::vector<torch::Tensor> copies(const std::vector<torch::Tensor>& params) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : params) out.push_back(p.detach().clone().requires_grad_());
+  return out;
+}
+
+// Saves `from`'s state and loads it into `to`, through an archive in memory.
+void reload(torch::optim::Optimizer& from, torch::optim::Optimizer& to) {
+  std::stringstream archive;
+  torch::save(from, archive);
+  torch::load(to, archive);
 }
 
 TEST(FusedAdamW, FirstStepWorkedByHand) {
@@ -46,6 +70,38 @@ TEST(FusedAdamW, FirstStepWorkedByHand) {
   // m / bc1 = 0.5, sqrt(v / bc2) = 0.5, so again a step of lr: 0.899 * 0.999 - 0.1.
   opt.step();
   EXPECT_NEAR(p.item<double>(), 0.899 * 0.999 - 0.1, 1e-6);
+}
+
+TEST(FusedAdamW, EpsIsAddedAfterTheBiasCorrection) {
+  // g = 1e-8, eps = 1e-8, lr 0.1, no decay: m / bc1 = 1e-8 and sqrt(v) / sqrt(bc2) = 1e-8, so the
+  // step is lr * 1e-8 / (1e-8 + 1e-8) = 0.05. With eps added before dividing by sqrt(bc2) it
+  // would be lr * 1e-8 / 3.26e-7 = 0.003.
+  auto p = torch::ones({1}).requires_grad_();
+  p.mutable_grad() = torch::full({1}, 1e-8);
+  FusedAdamW opt({p}, AdamWOptions(0.1).weight_decay(0.0).eps(1e-8));
+  opt.step();
+  EXPECT_NEAR(p.item<double>(), 0.95, 1e-5);
+}
+
+TEST(FusedAdamW, RefusesAStateSavedForOtherParameters) {
+  auto small = torch::ones({3}).requires_grad_();
+  small.mutable_grad() = torch::ones({3});
+  FusedAdamW saved({small}, AdamWOptions(0.1));
+  saved.step();
+  auto large = torch::ones({5}).requires_grad_();
+  FusedAdamW loaded({large}, AdamWOptions(0.1));
+  reload(saved, loaded);  // LibTorch checks the parameter count only
+  large.mutable_grad() = torch::ones({5});
+  EXPECT_THROW(loaded.step(), c10::Error);
+}
+
+TEST(FusedAdamW, AGraphThatSavedAParameterSeesTheUpdate) {
+  auto p = torch::ones({2}).requires_grad_();
+  const auto y = (p * p).sum();  // saves p for its backward
+  p.mutable_grad() = torch::ones({2});
+  FusedAdamW opt({p}, AdamWOptions(0.1));
+  opt.step();
+  EXPECT_THROW(y.backward(), c10::Error);  // modified in place since saved, as with AdamW
 }
 
 TEST(FusedAdamW, MatchesAdamWOverSteps) {
@@ -68,10 +124,7 @@ TEST(FusedAdamW, MatchesAdamWOverSteps) {
     if (k == 4)
       for (auto* opt : std::vector<torch::optim::Optimizer*>{&a, &b})
         static_cast<AdamWOptions&>(opt->param_groups()[0].options()).lr(0.01);
-    set_gradients(fused, k);
-    set_gradients(plain, k);
-    a.step();
-    b.step();
+    step_both(a, fused, b, plain, k, k + 1);
     ASSERT_LT(max_diff(fused, plain), 1e-6) << "step " << k;
   }
 }
@@ -81,26 +134,14 @@ TEST(FusedAdamW, SavesTheStateAdamWLoadsAndTheOtherWayRound) {
   const auto options = AdamWOptions(0.03).weight_decay(0.05);
   AdamW reference(straight, options);
   FusedAdamW fused(first, options);
-  for (int k = 0; k < 3; ++k) {
-    set_gradients(straight, k);
-    set_gradients(first, k);
-    reference.step();
-    fused.step();
-  }
-  // FusedAdamW -> archive -> AdamW on copies of the parameters, then two more steps each.
-  std::stringstream archive;
-  torch::save(fused, archive);
-  std::vector<torch::Tensor> second;
-  for (const auto& p : first) second.push_back(p.detach().clone().requires_grad_());
+  step_both(reference, straight, fused, first, 0, 3);
+  // FusedAdamW -> archive -> AdamW on copies of the parameters, and AdamW's archive back into a
+  // FusedAdamW; then two more steps each.
+  auto second = copies(first), third = copies(straight);
   AdamW resumed(second, options);
-  torch::load(resumed, archive);
-  // And AdamW's archive back into a FusedAdamW.
-  std::stringstream archive2;
-  torch::save(reference, archive2);
-  std::vector<torch::Tensor> third;
-  for (const auto& p : straight) third.push_back(p.detach().clone().requires_grad_());
+  reload(fused, resumed);
   FusedAdamW fused_resumed(third, options);
-  torch::load(fused_resumed, archive2);
+  reload(reference, fused_resumed);
   for (int k = 3; k < 5; ++k) {
     for (auto* ps : {&straight, &second, &third}) set_gradients(*ps, k);
     reference.step();
@@ -119,12 +160,7 @@ TEST(FusedAdamW, TakesAdamWsStepWhereItCannotFuse) {
     const auto options = AdamWOptions(0.05).amsgrad(amsgrad);
     FusedAdamW a(fused, options);
     AdamW b(plain, options);
-    for (int k = 0; k < 3; ++k) {
-      set_gradients(fused, k);
-      set_gradients(plain, k);
-      a.step();
-      b.step();
-    }
+    step_both(a, fused, b, plain, 0, 3);
     EXPECT_EQ(max_diff(fused, plain), 0.0) << "amsgrad " << amsgrad;
   }
 }
