@@ -489,6 +489,20 @@ TEST(Generate, CachedAndUncachedDecodingAgree) {
   }
 }
 
+// Decoding runs on one intra-op thread (see generate) and gives the caller's count back.
+TEST(Generate, DecodesOnOneThreadAndRestoresTheCount) {
+  auto m = tiny_model();
+  auto img = images(3);
+  GenerateOptions o;
+  o.max_new_tokens = 8;
+  const auto at_one = m->generate(img, mixed_prompts(), o, 9);
+  at::set_num_threads(2);  // this test's own process (one per test under ctest)
+  const auto at_two = m->generate(img, mixed_prompts(), o, 9);
+  EXPECT_EQ(at::get_num_threads(), 2);
+  expect_same_generation(at_one, at_two);
+  at::set_num_threads(1);
+}
+
 TEST(Generate, ReportedLogprobsMatchTokenLogprobs) {
   auto m = tiny_model();
   auto img = images(3);
