@@ -18,6 +18,7 @@
 #include "bench/cpu_preset.h"
 #include "harness/fused_adamw.h"
 #include "methods/backbone/batched_matmul.h"
+#include "methods/backbone/fused_mlp.h"
 #include "methods/backbone/multimodal_lm.h"
 #include "methods/backbone/options.h"
 #include "methods/backbone/runtime.h"
@@ -283,6 +284,35 @@ BENCHMARK(BM_AttentionProducts)
     ->Args({0, 1})
     ->Args({1, 1})
     ->ArgNames({"batched_matmul", "threads"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The transformer block's MLP at the cpu preset's LM shape (32 x 40 positions, d 128, hidden 512),
+// forward and backward into the input and the four parameters: gelu_mlp (arg 1) against the
+// ATen operators, fc2(gelu(fc1(x))) (arg 0). Their ratio, in one process, is what to read.
+static void BM_GeluMlp(benchmark::State& state) {
+  set_threads(state, 1);
+  const bool fused = state.range(0) != 0;
+  torch::manual_seed(0);
+  torch::nn::Linear fc1(128, 512), fc2(512, 128);
+  const auto x = torch::randn({32, 40, 128}).requires_grad_();
+  const auto g = torch::randn({32, 40, 128});
+  std::vector<torch::Tensor> grads_of{x};
+  for (const auto& p : fc1->parameters()) grads_of.push_back(p);
+  for (const auto& p : fc2->parameters()) grads_of.push_back(p);
+  for (auto _ : state) {
+    auto out = fused ? gelu_mlp(x, fc1->weight, fc1->bias, fc2->weight, fc2->bias)
+                     : fc2(torch::gelu(fc1(x)));
+    out.backward(g);
+    caig::release_gradients(grads_of);
+  }
+  const double flops = 3.0 * 2.0 * 2.0 * 1280.0 * 128.0 * 512.0;  // two GEMMs, forward + backward
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_GeluMlp)
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->ArgNames({"fused", "threads"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -8,6 +8,7 @@
 #include <torch/version.h>
 
 #include "methods/backbone/batched_matmul.h"
+#include "methods/backbone/fused_mlp.h"
 #include "methods/backbone/packed_attention.h"
 
 namespace caig::backbone {
@@ -117,7 +118,13 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, const torch:
     return t;
   };
   auto h = x + residual_dropout(attn(norm1(x), mask, cache));
-  return h + residual_dropout(fc2(torch::gelu(fc1(norm2(h)))));
+  const auto n = norm2(h);
+  // On a CPU the MLP is one node (fused_mlp.h); the parameters, and so checkpoints, are fc1's and
+  // fc2's either way.
+  auto mlp = gelu_mlp_applies(n, fc1->weight, fc2->weight)
+                 ? gelu_mlp(n, fc1->weight, fc1->bias, fc2->weight, fc2->bias)
+                 : fc2(torch::gelu(fc1(n)));
+  return h + residual_dropout(mlp);
 }
 
 }  // namespace caig::backbone

@@ -13,6 +13,7 @@
 
 #include "harness/blas_kernels.h"
 #include "harness/files.h"
+#include "tests/support/test_util.h"
 
 namespace fs = std::filesystem;
 using testing::HasSubstr;
@@ -36,7 +37,7 @@ Result run_caig(const std::string& args, const std::string& env_prefix = "") {
 }
 
 fs::path scratch(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("caig_cli_" + std::to_string(::getpid())) / name;
+  const fs::path p = caig::testing::process_temp_dir() / name;
   fs::remove_all(p);
   fs::create_directories(p.parent_path());
   return p;

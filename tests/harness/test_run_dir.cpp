@@ -7,13 +7,13 @@
 #include "harness/files.h"
 #include "harness/progress.h"
 #include "harness/run_dir.h"
+#include "tests/support/test_util.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 fs::path fresh(const std::string& name) {
-  const fs::path p =
-      fs::temp_directory_path() / ("caig_rd_" + std::to_string(::getpid()) + "_" + name);
+  const fs::path p = caig::testing::process_temp_dir() / name;
   fs::remove_all(p);
   fs::remove_all(p.string() + ".failed");
   return p;

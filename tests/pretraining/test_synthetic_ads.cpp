@@ -28,7 +28,7 @@ const data::Dataset& world_on_disk() {
     set_default_progress_mode(ProgressMode::Quiet);
     world::WorldConfig cfg;
     cfg.products = 30;
-    const auto root = fs::temp_directory_path() / ("caig_synth_" + std::to_string(::getpid()));
+    const auto root = caig::testing::process_temp_dir() / "world";
     fs::remove_all(root);
     auto out = world::ShopWorld(cfg, 5).generate_history({root, 1});
     out.root = root;
@@ -138,7 +138,7 @@ TEST(SyntheticAds, BadInputIsAnError) {
 
   // A corrupt cut-out is named.
   data::Dataset broken = d;
-  const auto root = fs::temp_directory_path() / ("caig_synth_bad_" + std::to_string(::getpid()));
+  const auto root = caig::testing::process_temp_dir() / "bad_world";
   fs::create_directories(root / "products");
   for (auto& c : broken.creatives) c.product_image = "products/bad.png";
   std::ofstream(root / "products" / "bad.png") << "not a png";

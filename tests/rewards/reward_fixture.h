@@ -11,6 +11,7 @@
 #include "datasets/io/shopworld_dir.h"
 #include "datasets/shopworld/shopworld.h"
 #include "harness/progress.h"
+#include "tests/support/test_util.h"
 
 namespace caig::testing {
 
@@ -20,8 +21,7 @@ inline const data::Dataset& tiny_world_on_disk() {
     world::WorldConfig cfg;
     cfg.products = 120;
     cfg.image_size = 32;
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("caig_test_rewards_" + std::to_string(::getpid()));
+    const auto dir = process_temp_dir() / "rewards_world";
     std::filesystem::remove_all(dir);
     data::DatasetDirWriter writer(dir, true);
     world::ShopWorld w(cfg, 11);

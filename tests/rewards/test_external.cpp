@@ -140,8 +140,7 @@ namespace {
 fs::path save_module(const std::string& name, const std::string& source) {
   torch::jit::Module m("RewardModel");
   m.define(source);
-  const auto path =
-      fs::temp_directory_path() / ("caig_test_" + std::to_string(::getpid()) + "_" + name + ".pt");
+  const auto path = caig::testing::process_temp_dir() / (name + ".pt");
   m.save(path.string());
   return path;
 }

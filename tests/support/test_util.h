@@ -1,20 +1,35 @@
 // Small helpers shared by the test folders (header-only, so tests/support builds no executable).
 #pragma once
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
-#include <unistd.h>
 
 #include "harness/error.h"
 
 namespace caig::testing {
 
-// Writes `text` to a file in the temp directory whose name is unique to this process.
+// A directory in the temp directory for this test process's files, removed with everything in it
+// when the process exits, so that test runs leave nothing behind.
+inline const std::filesystem::path& process_temp_dir() {
+  struct Dir {
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("caig_test_" + std::to_string(::getpid()));
+    Dir() { std::filesystem::create_directories(path); }
+    ~Dir() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const Dir dir;
+  return dir.path;
+}
+
+// Writes `text` to a file named `name` in process_temp_dir().
 inline std::filesystem::path write_temp_file(const std::string& name, const std::string& text) {
-  const auto p = std::filesystem::temp_directory_path() /
-                 ("caig_test_" + std::to_string(::getpid()) + "_" + name);
+  const auto p = process_temp_dir() / name;
   std::ofstream(p) << text;
   return p;
 }
