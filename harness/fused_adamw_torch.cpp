@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include "harness/adamw_update.h"
+
 namespace caig {
 
 namespace {
@@ -31,24 +33,9 @@ bool fusable(const torch::Tensor& p) {
          g.is_contiguous() && g.sizes() == p.sizes();
 }
 
-// The update's constants, each rounded to float once, as ATen rounds an operator's scalars.
-struct Coefficients {
-  float decay, beta1, one_minus_beta1, beta2, one_minus_beta2, sqrt_bc2, eps, step_size;
-};
-
-// One AdamW update of n elements, in the order of torch::optim::AdamW's operators:
-// p *= 1 - lr wd; m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
-// p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps).
-void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const Coefficients& c) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float gi = g[i];
-    const float mi = m[i] * c.beta1 + c.one_minus_beta1 * gi;
-    const float vi = v[i] * c.beta2 + c.one_minus_beta2 * (gi * gi);
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = p[i] * c.decay - c.step_size * (mi / (std::sqrt(vi) / c.sqrt_bc2 + c.eps));
-  }
-}
+// Elements per task when one parameter's update is split over the intra-op threads: large
+// enough that a small parameter (a bias, a norm) stays one task.
+constexpr int64_t kUpdateGrain = 32768;
 
 }  // namespace
 
@@ -100,16 +87,20 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
       const double t = static_cast<double>(s.step());
       const double bias_correction1 = 1.0 - std::pow(beta1, t);
       const double bias_correction2 = 1.0 - std::pow(beta2, t);
-      const Coefficients c{static_cast<float>(1.0 - lr * o.weight_decay()),
-                           static_cast<float>(beta1),
-                           static_cast<float>(1.0 - beta1),
-                           static_cast<float>(beta2),
-                           static_cast<float>(1.0 - beta2),
-                           static_cast<float>(std::sqrt(bias_correction2)),
-                           static_cast<float>(o.eps()),
-                           static_cast<float>(lr / bias_correction1)};
-      adamw_update(p.data_ptr<float>(), p.grad().data_ptr<float>(), m.data_ptr<float>(),
-                   v.data_ptr<float>(), p.numel(), c);
+      const AdamWCoefficients c{static_cast<float>(1.0 - lr * o.weight_decay()),
+                                static_cast<float>(beta1),
+                                static_cast<float>(1.0 - beta1),
+                                static_cast<float>(beta2),
+                                static_cast<float>(1.0 - beta2),
+                                static_cast<float>(std::sqrt(bias_correction2)),
+                                static_cast<float>(o.eps()),
+                                static_cast<float>(lr / bias_correction1)};
+      float* pp = p.data_ptr<float>();
+      const float* pg = p.grad().data_ptr<float>();
+      float *pm = m.data_ptr<float>(), *pv = v.data_ptr<float>();
+      at::parallel_for(0, p.numel(), kUpdateGrain, [&](int64_t begin, int64_t end) {
+        adamw_update(pp + begin, pg + begin, pm + begin, pv + begin, end - begin, c);
+      });
       // As an in-place operator would: a graph that saved p now refuses to backpropagate.
       torch::autograd::impl::bump_version(p);
     }

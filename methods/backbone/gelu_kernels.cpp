@@ -3,13 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-// One clone per vector width: the loops below are the same code, and the loader binds the widest
-// the CPU supports. Other compilers build the baseline only.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CAIG_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CAIG_VECTOR_CLONES
-#endif
+#include "harness/vector_clones.h"
 
 namespace caig::backbone {
 
