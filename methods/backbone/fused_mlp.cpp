@@ -27,16 +27,15 @@ void for_each_block(int64_t rows, const Fn& fn) {
 
 struct GeluMlp : torch::autograd::Function<GeluMlp> {
   // x2 [N, d_in] (contiguous); returns [N, d_out].
+  // `slope`: whether a backward may follow (decided outside: apply() turns grad mode off).
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x2,
                                const torch::Tensor& w1, const torch::Tensor& b1,
-                               const torch::Tensor& w2, const torch::Tensor& b2) {
+                               const torch::Tensor& w2, const torch::Tensor& b2, bool slope) {
     const int64_t rows = x2.size(0), hidden = w1.size(0);
     // Without b1: the GELU pass adds it, and overwrites the product with GELU's slope where a
     // backward may follow.
     auto pre = torch::mm(x2, w1.t());
     auto h = torch::empty_like(pre);
-    const bool slope = x2.requires_grad() || w1.requires_grad() || b1.requires_grad() ||
-                       w2.requires_grad() || b2.requires_grad();
     const auto bias = b1.contiguous();
     float* pp = pre.data_ptr<float>();
     const float* pb = bias.data_ptr<float>();
@@ -51,6 +50,8 @@ struct GeluMlp : torch::autograd::Function<GeluMlp> {
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
+    // Its arithmetic runs on raw pointers, out of autograd's sight: refuse a graph of the backward.
+    TORCH_CHECK(!at::GradMode::is_enabled(), "gelu_mlp has no double backward");
     const auto saved = ctx->get_saved_variables();
     const auto &x2 = saved[0], &w1 = saved[1], &w2 = saved[2], &slope = saved[3], &h = saved[4];
     const auto g = grads[0].contiguous();
@@ -73,7 +74,7 @@ struct GeluMlp : torch::autograd::Function<GeluMlp> {
       for (int64_t c = 0; c < hidden; ++c) pgb[c] += ps[b * hidden + c];
     auto g_w1 = torch::mm(g_pre.t(), x2);
     auto g_x = torch::mm(g_pre, w1);
-    return {g_x, g_w1, g_b1, g_w2, g_b2};
+    return {g_x, g_w1, g_b1, g_w2, g_b2, torch::Tensor()};
   }
 };
 
@@ -88,18 +89,24 @@ bool gelu_mlp_applies(const at::Tensor& x, const at::Tensor& w1, const at::Tenso
 
 at::Tensor gelu_mlp(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& b1,
                     const at::Tensor& w2, const at::Tensor& b2) {
-  TORCH_CHECK(gelu_mlp_applies(x, w1, w2) && b1.defined() && b2.defined() &&
-                  b1.scalar_type() == at::kFloat && b2.scalar_type() == at::kFloat,
-              "gelu_mlp needs CPU float tensors and both biases");
+  auto cpu_float_vector = [](const at::Tensor& b) {
+    return b.defined() && b.device().is_cpu() && b.scalar_type() == at::kFloat && b.dim() == 1;
+  };
+  TORCH_CHECK(gelu_mlp_applies(x, w1, w2) && cpu_float_vector(b1) && cpu_float_vector(b2),
+              "gelu_mlp needs CPU float tensors, CBLAS and two 1-D biases");
   TORCH_CHECK(x.dim() >= 1 && w1.dim() == 2 && w2.dim() == 2 && x.size(-1) == w1.size(1) &&
-                  b1.numel() == w1.size(0) && w2.size(1) == w1.size(0) && b2.numel() == w2.size(0),
+                  b1.size(0) == w1.size(0) && w2.size(1) == w1.size(0) && b2.size(0) == w2.size(0),
               "gelu_mlp: shapes do not chain: x ", x.sizes(), ", w1 ", w1.sizes(), ", b1 ",
               b1.sizes(), ", w2 ", w2.sizes(), ", b2 ", b2.sizes());
   auto out_shape = x.sizes().vec();
   out_shape.back() = w2.size(0);
   const auto x2 = x.reshape({-1, x.size(-1)}).contiguous();
-  if (x2.size(0) == 0) return torch::zeros(out_shape, x.options());
-  return GeluMlp::apply(x2, w1, b1, w2, b2).view(out_shape);
+  const bool backward_may_follow = at::GradMode::is_enabled() &&
+                                   (x.requires_grad() || w1.requires_grad() || b1.requires_grad() ||
+                                    w2.requires_grad() || b2.requires_grad());
+  return GeluMlp::apply(x2, w1.contiguous(), b1.contiguous(), w2.contiguous(), b2.contiguous(),
+                        backward_may_follow)
+      .view(out_shape);
 }
 
 }  // namespace caig::backbone

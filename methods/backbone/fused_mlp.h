@@ -14,8 +14,8 @@
 
 namespace caig::backbone {
 
-// True when gelu_mlp can run: x and the four parameters are CPU float tensors (CUDA and doubles
-// take the ATen operators).
+// True when gelu_mlp can run on x and the weights: CPU float tensors (CUDA and doubles take the
+// ATen operators). gelu_mlp also needs the biases 1-D, CPU and float.
 bool gelu_mlp_applies(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& w2);
 
 // fc2(gelu(fc1(x))) for x [..., d_in], w1 [hidden, d_in], b1 [hidden], w2 [d_out, hidden],

@@ -17,10 +17,11 @@ constexpr float kInvSqrt2 = 0.70710678118654752f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
 // e^a for a <= 0: a = n ln2 + r with |r| <= ln2 / 2, e^r by its Taylor series to r^7 (remainder
-// below 5e-9), 2^n built in the exponent bits. Below -87 the result is clamped at e^-87 (1.6e-38)
-// rather than going subnormal; it multiplies terms that are then far below float resolution.
+// below 5e-9), 2^n built in the exponent bits. The argument is clamped at -87 (e^-87 = 1.6e-38),
+// which keeps n in the range the exponent bits can hold; a NaN is clamped too (the caller's NaN
+// input still propagates through v). Products with the result can go subnormal far in the tails.
 inline float exp_nonpositive(float a) {
-  a = a < -87.0f ? -87.0f : a;
+  a = !(a >= -87.0f) ? -87.0f : a;
   const int n = static_cast<int>(a * kLog2e - 0.5f);  // a <= 0: truncation rounds to nearest
   const float nf = static_cast<float>(n);
   const float r = (a - nf * kLn2Hi) - nf * kLn2Lo;

@@ -72,6 +72,8 @@ struct PackedAttention : torch::autograd::Function<PackedAttention> {
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
+    // Its arithmetic runs on raw pointers, out of autograd's sight: refuse a graph of the backward.
+    TORCH_CHECK(!at::GradMode::is_enabled(), "packed_attention has no double backward");
     const auto saved = ctx->get_saved_variables();
     const auto& qkv = saved[0];
     const auto& weights = saved[1];

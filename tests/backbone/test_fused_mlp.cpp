@@ -146,29 +146,58 @@ TEST(GeluMlp, BiasGradientDoesNotDependOnTheThreadCount) {
 TEST(GeluMlp, WithoutGradientsGivesTheSameOutput) {
   torch::manual_seed(5);
   const auto m = random_mlp({3, 7, 8}, 32, 8);
-  const auto f = leaves(m, torch::kFloat);
+  const auto f = leaves(m, torch::kFloat);  // inputs that require grad, as a model's do
   const auto with = gelu_mlp(f.x, f.w1, f.b1, f.w2, f.b2);
   torch::Tensor without;
   {
-    torch::NoGradGuard no_grad;
-    without = gelu_mlp(m.x, m.w1, m.b1, m.w2, m.b2);
+    torch::NoGradGuard no_grad;  // the slope is then not computed
+    without = gelu_mlp(f.x, f.w1, f.b1, f.w2, f.b2);
   }
+  EXPECT_TRUE(with.requires_grad());
   EXPECT_FALSE(without.requires_grad());
   EXPECT_TRUE(torch::equal(with.detach(), without));
 }
 
-TEST(GeluMlp, EmptyInputAndWhereItDoesNotApply) {
-  const auto m = random_mlp({0, 4, 8}, 16, 6);
-  const auto out = gelu_mlp(m.x, m.w1, m.b1, m.w2, m.b2);
+TEST(GeluMlp, TransposedWeightsAndAStridedInput) {
+  torch::manual_seed(6);
+  const auto m = random_mlp({5, 9, 12}, 24, 12);
+  // The same values in other layouts: weights stored transposed, x a strided view.
+  const auto w1_t = m.w1.t().contiguous().t(), w2_t = m.w2.t().contiguous().t();
+  const auto x_strided = torch::cat({m.x, m.x}, -1).narrow(-1, 0, 12);
+  ASSERT_FALSE(w1_t.is_contiguous());
+  ASSERT_FALSE(x_strided.is_contiguous());
+  const auto want = gelu_mlp(m.x, m.w1, m.b1, m.w2, m.b2);
+  EXPECT_TRUE(torch::allclose(gelu_mlp(x_strided, w1_t, m.b1, w2_t, m.b2), want, 1e-6, 1e-6));
+}
+
+TEST(GeluMlp, EmptyInputKeepsTheGraph) {
+  const auto f = leaves(random_mlp({0, 4, 8}, 16, 6), torch::kFloat);
+  const auto out = gelu_mlp(f.x, f.w1, f.b1, f.w2, f.b2);
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{0, 4, 6}));
+  out.sum().backward();  // no rows: zero gradients, as through the ATen MLP
+  EXPECT_EQ(f.w1.grad().abs().sum().item<float>(), 0.0f);
+  EXPECT_EQ(f.b2.grad().sizes(), f.b2.sizes());
+}
+
+TEST(GeluMlp, RefusesADoubleBackward) {
+  const auto f = leaves(random_mlp({2, 8}, 16, 6), torch::kFloat);
+  const auto out = gelu_mlp(f.x, f.w1, f.b1, f.w2, f.b2).pow(2).sum();
+  EXPECT_THROW(torch::autograd::grad({out}, {f.x}, {}, true, /*create_graph=*/true), c10::Error);
+  EXPECT_NO_THROW(torch::autograd::grad({out}, {f.x}));
+}
+
+TEST(GeluMlp, RefusesWhatItCannotRun) {
+  const auto m = random_mlp({2, 8}, 16, 6);
   EXPECT_FALSE(gelu_mlp_applies(m.x.to(torch::kDouble), m.w1, m.w2));
   EXPECT_FALSE(gelu_mlp_applies(m.x, m.w1.to(torch::kDouble), m.w2));
   EXPECT_TRUE(gelu_mlp_applies(m.x, m.w1, m.w2));
-  const auto bad = random_mlp({2, 8}, 16, 6);
-  EXPECT_THROW(gelu_mlp(torch::randn({2, 9}), bad.w1, bad.b1, bad.w2, bad.b2), c10::Error);
-  EXPECT_THROW(gelu_mlp(bad.x, bad.w1, bad.b1, torch::randn({6, 15}), bad.b2), c10::Error);
-  EXPECT_THROW(gelu_mlp(bad.x, bad.w1, torch::randn({15}), bad.w2, bad.b2), c10::Error);
-  EXPECT_THROW(gelu_mlp(bad.x.to(torch::kDouble), bad.w1, bad.b1, bad.w2, bad.b2), c10::Error);
+  EXPECT_THROW(gelu_mlp(torch::randn({2, 9}), m.w1, m.b1, m.w2, m.b2), c10::Error);
+  EXPECT_THROW(gelu_mlp(m.x, m.w1, m.b1, torch::randn({6, 15}), m.b2), c10::Error);
+  EXPECT_THROW(gelu_mlp(m.x, m.w1, torch::randn({15}), m.w2, m.b2), c10::Error);
+  // Biases of the right size but not 1-D.
+  EXPECT_THROW(gelu_mlp(m.x, m.w1, m.b1.view({1, 16}), m.w2, m.b2), c10::Error);
+  EXPECT_THROW(gelu_mlp(m.x, m.w1, m.b1, m.w2, m.b2.view({6, 1})), c10::Error);
+  EXPECT_THROW(gelu_mlp(m.x.to(torch::kDouble), m.w1, m.b1, m.w2, m.b2), c10::Error);
 }
 
 }  // namespace

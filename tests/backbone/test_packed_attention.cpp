@@ -91,5 +91,12 @@ TEST(PackedAttention, SaysWhereItDoesNotApply) {
   }
 }
 
+TEST(PackedAttention, RefusesADoubleBackward) {
+  const auto x = torch::randn({2, 5, 24}).requires_grad_();
+  const auto out = packed_attention(x, 2, torch::Tensor()).pow(2).sum();
+  EXPECT_THROW(torch::autograd::grad({out}, {x}, {}, true, /*create_graph=*/true), c10::Error);
+  EXPECT_NO_THROW(torch::autograd::grad({out}, {x}));
+}
+
 }  // namespace
 }  // namespace caig::backbone

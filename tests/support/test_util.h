@@ -1,10 +1,12 @@
 // Small helpers shared by the test folders (header-only, so tests/support builds no executable).
 #pragma once
 
+#include <stdlib.h>
 #include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <stdexcept>
 #include <string>
 
 #include "harness/error.h"
@@ -15,9 +17,13 @@ namespace caig::testing {
 // when the process exits, so that test runs leave nothing behind.
 inline const std::filesystem::path& process_temp_dir() {
   struct Dir {
-    std::filesystem::path path =
-        std::filesystem::temp_directory_path() / ("caig_test_" + std::to_string(::getpid()));
-    Dir() { std::filesystem::create_directories(path); }
+    std::filesystem::path path;
+    Dir() {  // mkdtemp: a fresh directory even where processes share /tmp and their pids
+      std::string name = (std::filesystem::temp_directory_path() / "caig_test_XXXXXX").string();
+      if (::mkdtemp(name.data()) == nullptr)
+        throw std::runtime_error("cannot create a temporary directory from " + name);
+      path = name;
+    }
     ~Dir() {
       std::error_code ignored;
       std::filesystem::remove_all(path, ignored);
