@@ -78,26 +78,33 @@ std::vector<std::pair<std::string, std::string>> blas_thread_settings_to_set(
   return set;
 }
 
+namespace {
+
+// OPENBLAS_CORETYPE (and the detected core, for the record) when OpenBLAS chose kernels without
+// this CPU's vector units and the user has not chosen; else nothing.
+std::vector<std::pair<std::string, std::string>> kernel_settings_to_set(const std::string& detected,
+                                                                        bool announce) {
+  const char* autocore = std::getenv("CAIG_BLAS_AUTOCORE");
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr ||
+      (autocore != nullptr && std::string(autocore) == "0"))
+    return {};
+  const std::string core = openblas_core_override(detected, host_cpu_features());
+  if (core.empty()) return {};
+  if (announce)
+    std::cerr << "caig: OpenBLAS chose its '" << detected
+              << "' kernels, which leave this CPU's vector units unused; running again with "
+                 "OPENBLAS_CORETYPE="
+              << core << " (set OPENBLAS_CORETYPE, or CAIG_BLAS_AUTOCORE=0, to choose yourself)\n";
+  return {{"OPENBLAS_CORETYPE", core}, {kDetectedVar, detected}};
+}
+
+}  // namespace
+
 void ensure_blas_runtime(char** argv, bool announce) {
   if (std::getenv(kRunAgainVar) != nullptr) return;  // this is the second run
   const std::string detected = openblas_core_name();
   if (detected.empty()) return;
-  std::vector<std::pair<std::string, std::string>> set;
-  const char* autocore = std::getenv("CAIG_BLAS_AUTOCORE");
-  if (std::getenv("OPENBLAS_CORETYPE") == nullptr &&
-      !(autocore != nullptr && std::string(autocore) == "0")) {
-    const std::string core = openblas_core_override(detected, host_cpu_features());
-    if (!core.empty()) {
-      if (announce)
-        std::cerr << "caig: OpenBLAS chose its '" << detected
-                  << "' kernels, which leave this CPU's vector units unused; running again with "
-                     "OPENBLAS_CORETYPE="
-                  << core
-                  << " (set OPENBLAS_CORETYPE, or CAIG_BLAS_AUTOCORE=0, to choose yourself)\n";
-      set.emplace_back("OPENBLAS_CORETYPE", core);
-      set.emplace_back(kDetectedVar, detected);
-    }
-  }
+  auto set = kernel_settings_to_set(detected, announce);
   for (auto& s : blas_thread_settings_to_set(std::getenv("OPENBLAS_THREAD_TIMEOUT"),
                                              std::getenv("OMP_WAIT_POLICY")))
     set.push_back(std::move(s));

@@ -36,9 +36,8 @@ struct GeluMlp : torch::autograd::Function<GeluMlp> {
     // backward may follow.
     auto pre = torch::mm(x2, w1.t());
     auto h = torch::empty_like(pre);
-    const auto bias = b1.contiguous();
     float* pp = pre.data_ptr<float>();
-    const float* pb = bias.data_ptr<float>();
+    const float* pb = b1.data_ptr<float>();
     float* ph = h.data_ptr<float>();
     for_each_block(rows, [&](int64_t first, int64_t count, int64_t) {
       float* p = pp + first * hidden;
@@ -93,7 +92,7 @@ at::Tensor gelu_mlp(const at::Tensor& x, const at::Tensor& w1, const at::Tensor&
     return b.defined() && b.device().is_cpu() && b.scalar_type() == at::kFloat && b.dim() == 1;
   };
   TORCH_CHECK(gelu_mlp_applies(x, w1, w2) && cpu_float_vector(b1) && cpu_float_vector(b2),
-              "gelu_mlp needs CPU float tensors, CBLAS and two 1-D biases");
+              "gelu_mlp needs CPU float tensors and two 1-D biases");
   TORCH_CHECK(x.dim() >= 1 && w1.dim() == 2 && w2.dim() == 2 && x.size(-1) == w1.size(1) &&
                   b1.size(0) == w1.size(0) && w2.size(1) == w1.size(0) && b2.size(0) == w2.size(0),
               "gelu_mlp: shapes do not chain: x ", x.sizes(), ", w1 ", w1.sizes(), ", b1 ",
