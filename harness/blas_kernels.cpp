@@ -67,6 +67,18 @@ std::string openblas_core_override(const std::string& detected, const CpuFeature
   return "";
 }
 
+int openblas_threads() {
+  using Fn = int (*)();
+  auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return fn != nullptr ? fn() : 0;
+}
+
+void set_openblas_threads(int threads) {
+  using Fn = void (*)(int);
+  auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (fn != nullptr && threads > 0) fn(threads);
+}
+
 std::string openblas_core_name() { return call_string_function("openblas_get_corename"); }
 std::string openblas_config() { return call_string_function("openblas_get_config"); }
 

@@ -50,6 +50,11 @@ std::vector<std::pair<std::string, std::string>> blas_thread_settings_to_set(
 // when the user set both). If the re-execution fails, the program goes on as it is and says so.
 void ensure_blas_runtime(char** argv, bool announce = true);
 
+// OpenBLAS's own thread count (openblas_get_num_threads / openblas_set_num_threads); 0 and a
+// no-op when the BLAS is not OpenBLAS. Process-wide: set it only where no GEMM is running.
+int openblas_threads();
+void set_openblas_threads(int threads);
+
 // For env.json: {"library", "core", "config", "detected_core" (only when overridden),
 // "coretype_env" (OPENBLAS_CORETYPE, when set), "thread_timeout_env", "omp_wait_policy_env" (when
 // set)}; core and config only for OpenBLAS.

@@ -15,6 +15,7 @@
 #include "harness/fused_adamw.h"
 #include "harness/progress.h"
 #include "harness/seeds.h"
+#include "harness/sharded_backward.h"
 #include "methods/backbone/checkpoint.h"
 #include "methods/backbone/multimodal_lm.h"
 #include "methods/backbone/tokenizer.h"
@@ -91,9 +92,16 @@ struct LossAndAccuracy {
   int64_t correct = 0, count = 0;
 };
 
+// Target positions of a batch: the tokens its loss is a mean over.
+int64_t target_count(const Batch& b) {
+  return b.target_mask.slice(1, 1, b.tokens.size(1)).sum().item<int64_t>();
+}
+
 // Next-token cross-entropy over the target positions only, and teacher-forced token accuracy.
+// The loss is divided by `batch_targets` when given (> 0): for a shard, the whole batch's target
+// count, so that the shards' losses add up to the batch's mean.
 LossAndAccuracy target_loss(backbone::MultimodalLMImpl& model, const Batch& b,
-                            torch::Tensor* vision_tokens = nullptr) {
+                            torch::Tensor* vision_tokens = nullptr, int64_t batch_targets = 0) {
   const auto logits = model.forward(b.images, b.tokens, b.lengths, vision_tokens);
   const int64_t t = b.tokens.size(1);
   const auto pred = logits.slice(1, 0, t - 1);
@@ -103,7 +111,8 @@ LossAndAccuracy target_loss(backbone::MultimodalLMImpl& model, const Batch& b,
   const auto m = mask.to(logp.dtype());
   const auto n = m.sum();
   LossAndAccuracy out;
-  out.loss = -(logp * m).sum() / n.clamp_min(1.0);
+  out.loss = batch_targets > 0 ? -(logp * m).sum() / static_cast<double>(batch_targets)
+                               : -(logp * m).sum() / n.clamp_min(1.0);
   out.correct = ((pred.argmax(-1) == next) & mask).sum().item<int64_t>();
   out.count = mask.sum().item<int64_t>();
   return out;
@@ -185,6 +194,7 @@ nlohmann::json PretrainOptions::to_json() const {
           {"schedule_probe_steps", schedule_probe_steps},
           {"schedule_margin", schedule_margin},
           {"grad_clip", grad_clip},
+          {"shards", shards},
           {"eval_every", eval_every},
           {"eval_examples", eval_examples},
           {"sample_products", sample_products},
@@ -209,6 +219,8 @@ PretrainOptions PretrainOptions::from_json(const nlohmann::json& j) {
     o.schedule_probe_steps = j.at("schedule_probe_steps").get<int64_t>();
     o.schedule_margin = j.at("schedule_margin").get<double>();
     o.grad_clip = j.at("grad_clip").get<double>();
+    // Records written before the option existed trained the batch in one piece.
+    o.shards = j.value("shards", int64_t{1});
     o.eval_every = j.at("eval_every").get<int64_t>();
     o.eval_examples = j.at("eval_examples").get<int64_t>();
     o.sample_products = j.at("sample_products").get<int64_t>();
@@ -224,6 +236,8 @@ PretrainOptions PretrainOptions::from_json(const nlohmann::json& j) {
   if (o.batch_size <= 0 || o.max_steps <= 0 || o.eval_every <= 0 || o.warmup_steps < 0 || o.lr <= 0)
     fail(
         "pretrain config: batch_size, max_steps, eval_every and lr must be > 0, warmup_steps >= 0");
+  if (o.shards < 1 || o.shards > o.batch_size)
+    fail("pretrain config: shards must be in 1..batch_size ({}), got {}", o.batch_size, o.shards);
   if (!(o.final_lr_ratio >= 0 && o.final_lr_ratio <= 1))
     fail("pretrain config: final_lr_ratio must be in [0, 1], got {}", o.final_lr_ratio);
   if (o.schedule_probe_steps < 0 || !(o.schedule_margin >= 0 && o.schedule_margin < 1))
@@ -564,36 +578,74 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
       }
       chunk.push_back(&train[perm[static_cast<size_t>(k % n)]]);
     }
-    const Batch b = collate(chunk, bank, tok.pad_id(), device);
+    // The batch in opt.shards contiguous parts (sharded_backward.h); their losses are shares of
+    // the batch's, divided by the whole batch's counts.
+    std::vector<Batch> parts;
+    int64_t batch_targets = 0;
+    for (int64_t i = 0; i < opt.shards; ++i) {
+      const auto [lo, hi] = shard_range(static_cast<int64_t>(chunk.size()), opt.shards, i);
+      parts.push_back(
+          collate({chunk.begin() + lo, chunk.begin() + hi}, bank, tok.pad_id(), device));
+      batch_targets += target_count(parts.back());
+    }
     last_lr =
         CosineSchedule{opt.lr, opt.warmup_steps, schedule_fit.horizon(), opt.final_lr_ratio}.at(
             step, last_lr);
     for (auto& group : optimizer.param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(last_lr);
     release_gradients(params);
-    torch::Tensor vision_tokens;
-    auto la = target_loss(*model, b, use_slot_head ? &vision_tokens : nullptr);
-    torch::Tensor loss = la.loss;
+    // The slot head's labels: each part's LM ads, then the extra ads, split alike.
+    std::vector<torch::Tensor> part_labels;
+    torch::Tensor extra_images, extra_labels;
+    std::vector<int64_t> batch_labelled(slot_head->slot_sizes().size(), 0);
+    auto count_labelled = [&](const torch::Tensor& labels) {
+      const auto counts = labelled_per_slot(labels);
+      for (size_t s = 0; s < counts.size(); ++s) batch_labelled[s] += counts[s];
+    };
     if (use_slot_head) {
-      auto logits = slot_head(vision_tokens);
-      auto labels = slot_labels(b.creatives, truth, b.product);
+      for (const auto& part : parts) {
+        part_labels.push_back(slot_labels(part.creatives, truth, part.product));
+        count_labelled(part_labels.back());
+      }
       if (opt.slot_head_ads > 0) {
         const auto extra = slot_head_ads_at(step);
         std::vector<torch::Tensor> images{bank.ads(extra.logged)};
-        std::vector<torch::Tensor> extra_labels{slot_labels(extra.logged, truth)};
+        std::vector<torch::Tensor> labels{slot_labels(extra.logged, truth)};
         if (!extra.synthetic.empty()) {
           images.push_back(synthetic.batch(extra.synthetic));
-          extra_labels.push_back(slot_labels(extra.synthetic, synthetic.backgrounds));
+          labels.push_back(slot_labels(extra.synthetic, synthetic.backgrounds));
         }
-        logits = torch::cat({logits, slot_head(model->vision(torch::cat(images).to(device)))});
-        labels = torch::cat({labels, torch::cat(extra_labels)});
+        extra_images = torch::cat(images).to(device);
+        extra_labels = torch::cat(labels);
+        count_labelled(extra_labels);
       }
-      const auto aux = slot_head_loss(logits, labels.to(device), slot_head->slot_sizes());
-      loss = loss + opt.slot_head_weight * aux;
-      slot_loss_sum += aux.item<double>();
+    }
+    std::vector<double> slot_loss_parts(static_cast<size_t>(opt.shards), 0.0);
+    auto shard_loss = [&](int64_t i) {
+      const auto& part = parts[static_cast<size_t>(i)];
+      torch::Tensor vision_tokens;
+      torch::Tensor loss =
+          target_loss(*model, part, use_slot_head ? &vision_tokens : nullptr, batch_targets).loss;
+      if (!use_slot_head) return loss;
+      auto logits = slot_head(vision_tokens);
+      auto labels = part_labels[static_cast<size_t>(i)];
+      if (extra_images.defined()) {
+        const auto [lo, hi] = shard_range(extra_images.size(0), opt.shards, i);
+        if (hi > lo) {
+          logits = torch::cat({logits, slot_head(model->vision(extra_images.slice(0, lo, hi)))});
+          labels = torch::cat({labels, extra_labels.slice(0, lo, hi)});
+        }
+      }
+      const auto aux =
+          slot_head_loss(logits, labels.to(device), slot_head->slot_sizes(), &batch_labelled);
+      slot_loss_parts[static_cast<size_t>(i)] = aux.item<double>();
+      return loss + opt.slot_head_weight * aux;
+    };
+    sharded_backward(opt.shards, shard_loss, params);
+    if (use_slot_head) {
+      for (double part : slot_loss_parts) slot_loss_sum += part;
       ++slot_loss_count;
     }
-    loss.backward();
     if (opt.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, opt.grad_clip);
     optimizer.step();
     ++step;

@@ -45,6 +45,12 @@ struct PretrainOptions {
   int64_t schedule_probe_steps = 100;
   double schedule_margin = 0.05;
   double grad_clip = 1.0;
+  // Each batch is split into this many contiguous parts whose gradients are added
+  // (harness/sharded_backward.h): on CPU each part runs on a thread of its own with a
+  // single-threaded BLAS. The split is part of the arithmetic, so results depend on it and not on
+  // the machine's core count. 1: the whole batch in one pass, threaded inside its operators (the
+  // GPU's way; the cpu preset uses 2).
+  int64_t shards = 1;
   int64_t eval_every = 400;         // steps between validations (and checkpoints)
   int64_t eval_examples = 192;      // validation examples per task
   int64_t sample_products = 192;    // validation products whose descriptions are sampled

@@ -48,28 +48,44 @@ void check(const at::Tensor& logits, const at::Tensor& labels, const std::vector
     if (r[0][static_cast<int64_t>(s)] < -1 || r[1][static_cast<int64_t>(s)] >= sizes[s])
       fail("slot head loss: labels of slot {} must be in -1..{}", s, sizes[s] - 1);
 }
+}  // namespace
 
-// Labelled rows per slot, [S], on the host.
 std::vector<int64_t> labelled_per_slot(const at::Tensor& labels) {
+  if (labels.dim() != 2) fail("slot labels must be [B, S], got {}", c10::str(labels.sizes()));
   const auto counts = (labels >= 0).sum(0).to(torch::kCPU, torch::kLong).contiguous();
   return {counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel()};
 }
-}  // namespace
 
 at::Tensor slot_head_loss(const at::Tensor& logits, const at::Tensor& labels,
-                          const std::vector<int64_t>& slot_sizes) {
+                          const std::vector<int64_t>& slot_sizes,
+                          const std::vector<int64_t>* batch_labelled) {
   check(logits, labels, slot_sizes);
-  at::Tensor total = logits.sum() * 0.0;  // keeps the graph when nothing is labelled
   const auto labelled = labelled_per_slot(labels);
+  if (batch_labelled != nullptr) {
+    if (batch_labelled->size() != slot_sizes.size())
+      fail("slot head loss: {} batch label counts for {} slots", batch_labelled->size(),
+           slot_sizes.size());
+    for (size_t s = 0; s < slot_sizes.size(); ++s)
+      if ((*batch_labelled)[s] < labelled[s])
+        fail("slot head loss: slot {} has {} labelled rows here but {} in the whole batch", s,
+             labelled[s], (*batch_labelled)[s]);
+  }
+  const auto& denominators = batch_labelled != nullptr ? *batch_labelled : labelled;
+  at::Tensor total = logits.sum() * 0.0;  // keeps the graph when nothing is labelled
   int64_t counted = 0, offset = 0;
   for (size_t s = 0; s < slot_sizes.size(); ++s) {
-    const auto y = labels.select(1, static_cast<int64_t>(s)).to(logits.device());
     const auto part = logits.slice(1, offset, offset + slot_sizes[s]);
     offset += slot_sizes[s];
-    if (labelled[s] == 0) continue;
-    total = total + torch::nn::functional::cross_entropy(
-                        part, y, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1));
+    if (denominators[s] == 0) continue;
     ++counted;
+    if (labelled[s] == 0) continue;  // labelled elsewhere in the batch only
+    const auto y = labels.select(1, static_cast<int64_t>(s)).to(logits.device());
+    // Summed, then divided by the batch's count: a shard's share of the batch's mean.
+    total = total + torch::nn::functional::cross_entropy(
+                        part, y,
+                        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1).reduction(
+                            torch::kSum)) /
+                        static_cast<double>(denominators[s]);
   }
   return counted > 0 ? total / static_cast<double>(counted) : total;
 }

@@ -38,8 +38,17 @@ TORCH_MODULE(SlotHead);
 // against labels [B, S] int64, averaged over the rows that have the slot labelled (>= 0; -1 marks
 // an unknown slot or a row without an ad image). Slots with no labelled row do not count; with no
 // label at all the loss is 0 (still connected to `logits`, so backward works).
+//
+// For a shard of a batch (harness/sharded_backward.h), `batch_labelled` gives the labelled rows
+// per slot of the whole batch (labelled_per_slot of all its labels): each slot's cross-entropy is
+// then summed over this shard's rows and divided by the batch's count, and the slots that count
+// are those labelled anywhere in the batch, so the shards' losses add up to the batch's.
 at::Tensor slot_head_loss(const at::Tensor& logits, const at::Tensor& labels,
-                          const std::vector<int64_t>& slot_sizes);
+                          const std::vector<int64_t>& slot_sizes,
+                          const std::vector<int64_t>* batch_labelled = nullptr);
+
+// Rows with each slot labelled (>= 0) in labels [B, S], on the host.
+std::vector<int64_t> labelled_per_slot(const at::Tensor& labels);
 
 // Per slot: labelled rows whose argmax is the label, and labelled rows ([S] each).
 struct SlotHits {

@@ -306,6 +306,42 @@ TEST(Cli, PretrainWritesACheckpointAndResumes) {
   EXPECT_THAT(missing.output, HasSubstr("no ShopWorld dataset"));
 }
 
+// pretrain.shards splits each batch (and the slot head's extra ads) into parts whose gradients
+// are added (harness/sharded_backward.h): the same training as one piece up to float rounding,
+// and the same bits run after run.
+TEST(Cli, PretrainShardsTrainAsTheWholeBatchDoes) {
+  const auto world = scratch("shard_world");
+  ASSERT_EQ(run_caig("world --preset smoke --set world.products=60 --out " + world.string()).status,
+            0);
+  auto pretrain = [&](int shards, const std::string& name) {
+    const auto ck = scratch(name);
+    const auto r = run_caig(
+        "pretrain --preset smoke --set pretrain.max_steps=4 --set "
+        "pretrain.eval_every=4 --set pretrain.shards=" +
+        std::to_string(shards) + " --data " + world.string() + " --out " + ck.string());
+    EXPECT_EQ(r.status, 0) << r.output;
+    return caig::read_json(ck / "pretrain_metrics.json")["metrics"];
+  };
+  const auto whole = pretrain(1, "shard_1"), halves = pretrain(2, "shard_2"),
+             again = pretrain(2, "shard_2_again"), thirds = pretrain(3, "shard_3");
+  ASSERT_TRUE(whole["tasks"].is_object());
+  for (const auto& [task, m] : whole["tasks"].items()) {
+    const double loss = m["loss"].get<double>();
+    EXPECT_NEAR(halves["tasks"][task]["loss"].get<double>(), loss, 1e-4 * loss) << task;
+    EXPECT_NEAR(thirds["tasks"][task]["loss"].get<double>(), loss, 1e-4 * loss) << task;
+    EXPECT_EQ(again["tasks"][task]["loss"], halves["tasks"][task]["loss"]) << task;
+  }
+  const double slot = whole["slot_head"]["train_loss"].get<double>();
+  EXPECT_GT(slot, 0.0);
+  EXPECT_NEAR(halves["slot_head"]["train_loss"].get<double>(), slot, 1e-4 * slot);
+  EXPECT_EQ(again["slot_head"], halves["slot_head"]);
+
+  const auto bad = run_caig("pretrain --preset smoke --set pretrain.shards=17 --data " +
+                            world.string() + " --out " + scratch("shard_bad").string());
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_THAT(bad.output, HasSubstr("shards must be in 1..batch_size (16), got 17"));
+}
+
 TEST(Cli, PretrainFitsItsScheduleToTheTimeCapAndKeepsItOnResume) {
   const auto world = scratch("fit_world"), ck = scratch("fit_ck");
   ASSERT_EQ(run_caig("world --preset smoke --set world.products=60 --out " + world.string()).status,

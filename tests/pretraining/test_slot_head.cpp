@@ -92,3 +92,46 @@ TEST(SlotHead, BadInputIsAnError) {
   EXPECT_THROW(SlotHead(8, std::vector<int64_t>{}), Error);
   EXPECT_THROW(SlotHead(8, std::vector<int64_t>{3, 1}), Error);
 }
+
+// A batch split into shards (harness/sharded_backward.h): each shard divides by the whole batch's
+// labelled counts, so the shards' losses and gradients add up to the batch's.
+TEST(SlotHead, ShardsOfABatchAddUpToTheBatch) {
+  const std::vector<int64_t> sizes{2, 2};
+  // Row 0: slot 0 (1, 0) label 0 -> 0.313262. Row 1: slot 0 (0, 2) label 0 -> 2.126928.
+  // Row 2: slot 1 (0, 0) label 1 -> log 2 = 0.693147. The batch: slot 0 mean 1.220095, slot 1
+  // 0.693147, loss 0.956621. Shard A (rows 0-1) has no slot-1 label, but slot 1 still counts:
+  // (2.440190 / 2 + 0) / 2 = 0.610048. Shard B (row 2): (0 + 0.693147 / 1) / 2 = 0.346574.
+  auto full = torch::tensor({1.f, 0.f, 0.f, 0.f, 0.f, 2.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f})
+                  .reshape({3, 4})
+                  .requires_grad_();
+  const auto labels = longs({{0, -1}, {0, -1}, {-1, 1}});
+  const auto batch = labelled_per_slot(labels);
+  EXPECT_EQ(batch, (std::vector<int64_t>{2, 1}));
+  const auto whole = slot_head_loss(full, labels, sizes);
+  EXPECT_NEAR(whole.item<double>(), 0.956621, 1e-5);
+
+  auto a = full.detach().slice(0, 0, 2).clone().requires_grad_();
+  auto b = full.detach().slice(0, 2, 3).clone().requires_grad_();
+  const auto la = slot_head_loss(a, labels.slice(0, 0, 2), sizes, &batch);
+  const auto lb = slot_head_loss(b, labels.slice(0, 2, 3), sizes, &batch);
+  EXPECT_NEAR(la.item<double>(), 0.610048, 1e-5);
+  EXPECT_NEAR(lb.item<double>(), 0.346574, 1e-5);
+  EXPECT_NEAR(la.item<double>() + lb.item<double>(), whole.item<double>(), 1e-6);
+
+  whole.backward();
+  la.backward();
+  lb.backward();
+  EXPECT_TRUE(torch::allclose(torch::cat({a.grad(), b.grad()}), full.grad(), 1e-5, 1e-7));
+  // The same counts as its own: the plain loss.
+  const auto own = labelled_per_slot(labels);
+  EXPECT_NEAR(slot_head_loss(full, labels, sizes, &own).item<double>(), whole.item<double>(), 1e-6);
+}
+
+TEST(SlotHead, BatchCountsThatCannotBeTheBatchsAreAnError) {
+  const std::vector<int64_t> sizes{2, 2};
+  const auto labels = longs({{0, 1}, {1, -1}});
+  const std::vector<int64_t> too_few{1, 1}, wrong_size{2};
+  EXPECT_THROW(slot_head_loss(torch::zeros({2, 4}), labels, sizes, &too_few), Error);
+  EXPECT_THROW(slot_head_loss(torch::zeros({2, 4}), labels, sizes, &wrong_size), Error);
+  EXPECT_THROW(labelled_per_slot(torch::zeros({3}, torch::kLong)), Error);
+}
