@@ -28,9 +28,12 @@ namespace caig {
 //
 // shards == 1 is loss.backward() with the process's threading, as it is. With more shards on CPU
 // parameters, shard 0 runs on the calling thread and each other shard on a thread of its own, all
-// with one intra-op thread and one OpenBLAS thread (restored afterwards); elsewhere (CUDA) the
-// shards run one after the other. An exception from any shard is rethrown (the first in shard
-// order) once every shard has finished; the gradients are then left untouched.
+// with one intra-op thread, one OpenBLAS thread and one MKL thread (restored afterwards; one such
+// call at a time in the process); elsewhere (CUDA) the shards run one after the other. An
+// exception from any shard is rethrown (the first in shard order) once every shard has finished;
+// the gradients are then left untouched. A shard must not call sharded_backward itself (an
+// error) nor end the process. Shards that draw random numbers (dropout) draw them in an order
+// that depends on thread timing: keep them deterministic.
 void sharded_backward(int64_t shards, const std::function<at::Tensor(int64_t shard)>& shard_loss,
                       const std::vector<at::Tensor>& params);
 

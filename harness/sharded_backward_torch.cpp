@@ -20,34 +20,49 @@ namespace caig {
 
 namespace {
 
-// The calling thread's intra-op thread count, for its own parallel regions only. Under OpenMP
-// (LibTorch's CPU builds) that is the thread's OpenMP setting, changed through OpenMP itself:
+// The calling thread's own arithmetic threads. Under OpenMP (LibTorch's CPU builds) LibTorch's
+// intra-op count is the thread's OpenMP setting, changed here through OpenMP itself:
 // at::set_num_threads would also rebuild LibTorch's pthreadpool on every call (measured: 4% of a
-// training step). OpenMP is looked up at run time (it is loaded with LibTorch, but not linked to
-// this program directly); without it, at::set_num_threads.
-struct OpenMp {
-  OpenMp()
-      : get(reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"))),
-        set(reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"))) {}
-  bool usable() const { return AT_PARALLEL_OPENMP && get != nullptr && set != nullptr; }
-  int (*get)();
-  void (*set)(int);
+// training step). Where LibTorch uses MKL, MKL's thread-local count is set too. Both are looked up
+// at run time (they are loaded with LibTorch, not linked to this program), and the result is
+// checked through LibTorch: if the OpenMP found is not LibTorch's, at::set_num_threads it is.
+struct ThreadingRuntime {
+  ThreadingRuntime()
+      : omp_set(reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"))),
+        mkl_set_local(
+            reinterpret_cast<int (*)(int)>(dlsym(RTLD_DEFAULT, "mkl_set_num_threads_local"))) {}
+  void (*omp_set)(int);
+  int (*mkl_set_local)(int);  // returns the previous thread-local count (0: MKL's global one)
 };
-const OpenMp& openmp() {
-  static const OpenMp o;
-  return o;
+const ThreadingRuntime& threading_runtime() {
+  static const ThreadingRuntime r;
+  return r;
 }
 
-int thread_intra_op_threads() {
-  at::internal::lazy_init_num_threads();  // after this, ATen leaves the thread's setting alone
-  return openmp().usable() ? openmp().get() : at::get_num_threads();
+struct ThreadArithmetic {
+  int intra_op = 1;
+  int mkl_local = -1;  // < 0: not set
+};
+
+void set_intra_op_here(int n) {
+  if (AT_PARALLEL_OPENMP && threading_runtime().omp_set != nullptr) threading_runtime().omp_set(n);
+  if (at::get_num_threads() != n) at::set_num_threads(n);
 }
-void set_thread_intra_op_threads(int n) {
-  at::internal::lazy_init_num_threads();
-  if (openmp().usable())
-    openmp().set(n);
-  else
-    at::set_num_threads(n);
+
+// Sets the calling thread to one intra-op thread (and one MKL thread); returns what it had.
+ThreadArithmetic single_thread_here() {
+  at::internal::lazy_init_num_threads();  // after this, ATen leaves the thread's setting alone
+  ThreadArithmetic saved;
+  saved.intra_op = at::get_num_threads();
+  if (saved.intra_op != 1) set_intra_op_here(1);
+  if (threading_runtime().mkl_set_local != nullptr)
+    saved.mkl_local = threading_runtime().mkl_set_local(1);
+  return saved;
+}
+
+void restore_here(const ThreadArithmetic& saved) {
+  if (saved.mkl_local >= 0) threading_runtime().mkl_set_local(saved.mkl_local);
+  if (at::get_num_threads() != saved.intra_op) set_intra_op_here(saved.intra_op);
 }
 
 // Threads that run shards 1, 2, ... of each sharded_backward call, kept between calls: a fresh
@@ -92,7 +107,7 @@ class ShardWorkers {
  private:
   ShardWorkers() = default;
   void loop(int64_t index) {
-    set_thread_intra_op_threads(1);
+    single_thread_here();
     uint64_t seen = 0;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
@@ -117,19 +132,20 @@ class ShardWorkers {
 };
 
 // One intra-op thread on the calling thread and one OpenBLAS thread (process-wide) for the
-// scope; both restored.
+// scope; restored in the opposite order (OpenMP builds of OpenBLAS also set the caller's OpenMP
+// count when theirs is set).
 struct SingleThreadedArithmetic {
-  SingleThreadedArithmetic() : intra_op(thread_intra_op_threads()), blas(openblas_threads()) {
-    if (intra_op != 1) set_thread_intra_op_threads(1);
+  SingleThreadedArithmetic() : here(single_thread_here()), blas(openblas_threads()) {
     if (blas > 1) set_openblas_threads(1);
   }
   ~SingleThreadedArithmetic() {
-    if (intra_op != 1) set_thread_intra_op_threads(intra_op);
     if (blas > 1) set_openblas_threads(blas);
+    restore_here(here);
   }
   SingleThreadedArithmetic(const SingleThreadedArithmetic&) = delete;
   SingleThreadedArithmetic& operator=(const SingleThreadedArithmetic&) = delete;
-  int intra_op, blas;
+  ThreadArithmetic here;
+  int blas;
 };
 
 std::vector<torch::Tensor> shard_gradients(int64_t shard,
@@ -190,6 +206,9 @@ void sharded_backward(int64_t shards, const std::function<at::Tensor(int64_t)>& 
     }
   };
   if (inputs.front().device().is_cpu()) {
+    // The BLAS setting is process-wide: one sharded step at a time.
+    static std::mutex cpu_step;
+    std::lock_guard<std::mutex> one_step(cpu_step);
     SingleThreadedArithmetic single;
     // Grad mode, inference mode and the like are thread-local: the shards get the caller's.
     const at::ThreadLocalState caller_state;
@@ -207,16 +226,18 @@ void sharded_backward(int64_t shards, const std::function<at::Tensor(int64_t)>& 
   torch::NoGradGuard no_grad;
   for (size_t k = 0; k < inputs.size(); ++k) {
     torch::Tensor total;
+    int contributions = 0;
     for (const auto& g : grads) {
       if (!g[k].defined()) continue;
       total = total.defined() ? total + g[k] : g[k];
+      ++contributions;
     }
-    if (!total.defined()) continue;
+    if (contributions == 0) continue;
     auto& grad = inputs[k].mutable_grad();
     if (grad.defined())
       grad.add_(total);
-    else
-      grad = total.is_contiguous() ? total : total.contiguous();
+    else  // a lone shard's gradient may be shared with another input's (an add hands both one)
+      grad = contributions == 1 ? total.clone(at::MemoryFormat::Contiguous) : total.contiguous();
   }
 }
 

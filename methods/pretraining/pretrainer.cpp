@@ -423,6 +423,11 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
   if (opt.synthetic_ads > 0 && renderer == nullptr)
     fail("pretraining: synthetic_ads = {} but no renderer was given", opt.synthetic_ads);
   if (!d.has_text) fail("pretraining needs a dataset with text (commercial)");
+  if (opt.shards > 1 && backbone_options.dropout > 0)
+    fail(
+        "pretrain.shards = {} needs backbone.dropout = 0 (got {}): the shards would draw their "
+        "dropout masks from one generator in an order that depends on thread timing",
+        opt.shards, backbone_options.dropout);
   if (bank.image_size() != backbone_options.image_size)
     fail("pretraining: images are {} px but backbone.image_size is {}", bank.image_size(),
          backbone_options.image_size);

@@ -340,6 +340,12 @@ TEST(Cli, PretrainShardsTrainAsTheWholeBatchDoes) {
                             world.string() + " --out " + scratch("shard_bad").string());
   EXPECT_EQ(bad.status, 2);
   EXPECT_THAT(bad.output, HasSubstr("shards must be in 1..batch_size (16), got 17"));
+  // Dropout masks drawn by concurrent shards would depend on thread timing.
+  const auto dropout = run_caig(
+      "pretrain --preset smoke --set pretrain.shards=2 --set backbone.dropout=0.1 --data " +
+      world.string() + " --out " + scratch("shard_dropout").string());
+  EXPECT_EQ(dropout.status, 2);
+  EXPECT_THAT(dropout.output, HasSubstr("pretrain.shards = 2 needs backbone.dropout = 0"));
 }
 
 TEST(Cli, PretrainFitsItsScheduleToTheTimeCapAndKeepsItOnResume) {

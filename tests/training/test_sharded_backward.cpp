@@ -85,8 +85,9 @@ TEST(ShardedBackward, AddsInShardOrderOntoAGradientAlreadyThere) {
   EXPECT_EQ(p.grad().item<float>(), 2.0f);
 }
 
-TEST(ShardedBackward, SameInputsGiveBitwiseTheSameGradients) {
-  // Float and a batch large enough for multi-row GEMMs: the split, not the threads, decides.
+TEST(ShardedBackward, TheProcessThreadSettingsDoNotChangeTheBits) {
+  // Float and a batch large enough for multi-row GEMMs: the split decides the arithmetic, not the
+  // intra-op or BLAS thread counts the caller runs with.
   auto run = [] {
     torch::manual_seed(9);
     auto w = torch::randn({64, 96}).requires_grad_();
@@ -100,8 +101,32 @@ TEST(ShardedBackward, SameInputsGiveBitwiseTheSameGradients) {
                      {w});
     return w.grad().clone();
   };
-  const auto a = run(), b = run();
-  EXPECT_TRUE(torch::equal(a, b));
+  const int intra_op = at::get_num_threads(), blas = openblas_threads();
+  at::set_num_threads(1);
+  set_openblas_threads(1);
+  const auto one = run();
+  at::set_num_threads(2);
+  set_openblas_threads(2);
+  const auto two = run();
+  EXPECT_TRUE(torch::equal(one, two));
+  EXPECT_TRUE(torch::equal(run(), two));
+  at::set_num_threads(intra_op);
+  set_openblas_threads(blas);
+}
+
+TEST(ShardedBackward, ALoneShardsGradientIsNotSharedBetweenParameters) {
+  // The backward of a + b hands one gradient to both; with only shard 0 reaching them, each
+  // parameter must still get a gradient of its own.
+  auto a = torch::zeros({3}).requires_grad_(), b = torch::zeros({3}).requires_grad_();
+  auto c = torch::zeros({1}).requires_grad_();
+  // (The weights make the gradient reaching the add a contiguous tensor of its own.)
+  const auto weights = torch::arange(3, torch::kFloat);
+  sharded_backward(2, [&](int64_t i) { return i == 0 ? ((a + b) * weights).sum() : c.sum(); },
+                   {a, b, c});
+  ASSERT_TRUE(a.grad().defined() && b.grad().defined());
+  EXPECT_NE(a.grad().data_ptr(), b.grad().data_ptr());
+  a.mutable_grad().add_(1.0);
+  EXPECT_TRUE(torch::equal(b.grad(), weights));
 }
 
 TEST(ShardedBackward, ShardsRunOnThreadsOfTheirOwnWithTheCallersGradModeAndOneThreadEach) {
@@ -112,6 +137,22 @@ TEST(ShardedBackward, ShardsRunOnThreadsOfTheirOwnWithTheCallersGradModeAndOneTh
   std::set<std::thread::id> ids;
   std::atomic<int> grad_mode_on{0}, single_threaded{0}, blas_single{0};
   const bool openblas = openblas_threads() > 0;
+  // Under no-grad on the caller, every shard is under no-grad too (and its loss then reaches no
+  // parameter).
+  {
+    torch::NoGradGuard no_grad;
+    std::atomic<int> grad_mode_off{0};
+    EXPECT_THROW(sharded_backward(
+                     3,
+                     [&](int64_t i) {
+                       grad_mode_off += torch::GradMode::is_enabled() ? 0 : 1;
+                       const auto [lo, hi] = shard_range(m.x.size(0), 3, i);
+                       return m.loss(lo, hi);
+                     },
+                     m.params()),
+                 std::invalid_argument);
+    EXPECT_EQ(grad_mode_off.load(), 3);
+  }
   sharded_backward(
       3,
       [&](int64_t i) {
@@ -137,6 +178,7 @@ TEST(ShardedBackward, ShardsRunOnThreadsOfTheirOwnWithTheCallersGradModeAndOneTh
 TEST(ShardedBackward, RestoresTheThreadSettings) {
   const int intra_op = at::get_num_threads(), blas = openblas_threads();
   at::set_num_threads(2);
+  set_openblas_threads(2);  // a no-op without OpenBLAS
   const Model m;
   sharded_backward(
       2,
@@ -146,8 +188,9 @@ TEST(ShardedBackward, RestoresTheThreadSettings) {
       },
       m.params());
   EXPECT_EQ(at::get_num_threads(), 2);
-  EXPECT_EQ(openblas_threads(), blas);
+  EXPECT_EQ(openblas_threads(), blas > 0 ? 2 : 0);
   at::set_num_threads(intra_op);
+  set_openblas_threads(blas);
 }
 
 TEST(ShardedBackward, ErrorsNameTheShardAndLeaveTheGradientsAlone) {
