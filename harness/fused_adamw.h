@@ -4,10 +4,11 @@
 // parameter, the moments or a temporary); on the cpu preset's training step that was several
 // milliseconds of the ~90 spent in arithmetic. FusedAdamW computes the same update (decoupled
 // weight decay, bias-corrected moments, eps added after the square root) element by element, in
-// one vectorised loop split over the intra-op threads (adamw_update.h); it agrees with AdamW to float rounding (a few ulp), not bit for bit. It keeps its
-// moments in AdamW's own parameter state, so a FusedAdamW saves and loads like an AdamW (the state
-// archives are the same, either can resume the other). Parameters it cannot update in place (not
-// CPU float, not contiguous) and amsgrad groups take AdamW's own step.
+// one vectorised loop split over the intra-op threads (adamw_update.h); it agrees with AdamW to
+// float rounding (a few ulp), not bit for bit. It keeps its moments in AdamW's own parameter state,
+// so a FusedAdamW saves and loads like an AdamW (the state archives are the same, either can resume
+// the other). Parameters it cannot update in place (not CPU float, not contiguous) and amsgrad
+// groups take AdamW's own step.
 #pragma once
 
 #include <vector>

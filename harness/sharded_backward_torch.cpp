@@ -83,9 +83,8 @@ class ShardWorkers {
     for (auto& t : threads_) t.join();
   }
   // Runs job(i) for i in [1, shards) on the workers and job(0) on the caller; returns when all
-  // have. `job` must not throw.
+  // have. `job` must not throw. One call at a time (sharded_backward holds its CPU-step lock).
   void run(int64_t shards, const std::function<void(int64_t)>& job) {
-    std::lock_guard<std::mutex> one_call(call_mutex_);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       while (static_cast<int64_t>(threads_.size()) < shards - 1) {
@@ -122,7 +121,7 @@ class ShardWorkers {
       if (--pending_ == 0) done_.notify_one();
     }
   }
-  std::mutex call_mutex_, mutex_;
+  std::mutex mutex_;
   std::condition_variable wake_, done_;
   std::vector<std::thread> threads_;
   const std::function<void(int64_t)>* job_ = nullptr;

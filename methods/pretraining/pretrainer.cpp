@@ -87,8 +87,8 @@ Batch collate(const std::vector<const Example*>& ex, const ImageBank& bank, int6
           product};
 }
 
-struct LossAndAccuracy {
-  torch::Tensor loss;  // mean over target tokens
+// Teacher-forced next-token hits at the target positions, and the target positions.
+struct TokenHits {
   int64_t correct = 0, count = 0;
 };
 
@@ -97,25 +97,21 @@ int64_t target_count(const Batch& b) {
   return b.target_mask.slice(1, 1, b.tokens.size(1)).sum().item<int64_t>();
 }
 
-// Next-token cross-entropy over the target positions only, and teacher-forced token accuracy.
-// The loss is divided by `batch_targets` when given (> 0): for a shard, the whole batch's target
-// count, so that the shards' losses add up to the batch's mean.
-LossAndAccuracy target_loss(backbone::MultimodalLMImpl& model, const Batch& b,
-                            torch::Tensor* vision_tokens = nullptr, int64_t batch_targets = 0) {
+// Next-token cross-entropy summed over the target positions only (a mean is this over
+// target_count: a shard divides by its whole batch's), and the token hits where `hits` is given.
+torch::Tensor target_nll_sum(backbone::MultimodalLMImpl& model, const Batch& b,
+                             torch::Tensor* vision_tokens = nullptr, TokenHits* hits = nullptr) {
   const auto logits = model.forward(b.images, b.tokens, b.lengths, vision_tokens);
   const int64_t t = b.tokens.size(1);
   const auto pred = logits.slice(1, 0, t - 1);
   const auto next = b.tokens.slice(1, 1, t);
   const auto mask = b.target_mask.slice(1, 1, t);
   const auto logp = torch::log_softmax(pred, -1).gather(2, next.unsqueeze(-1)).squeeze(-1);
-  const auto m = mask.to(logp.dtype());
-  const auto n = m.sum();
-  LossAndAccuracy out;
-  out.loss = batch_targets > 0 ? -(logp * m).sum() / static_cast<double>(batch_targets)
-                               : -(logp * m).sum() / n.clamp_min(1.0);
-  out.correct = ((pred.argmax(-1) == next) & mask).sum().item<int64_t>();
-  out.count = mask.sum().item<int64_t>();
-  return out;
+  if (hits != nullptr) {
+    hits->correct += ((pred.argmax(-1) == next) & mask).sum().item<int64_t>();
+    hits->count += mask.sum().item<int64_t>();
+  }
+  return -(logp * mask.to(logp.dtype())).sum();
 }
 
 // The background part of a generated sequence: before the <title> divider for `describe`.
@@ -284,10 +280,10 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
            ++k)
         chunk.push_back(&examples[k]);
       const Batch b = collate(chunk, bank, tok.pad_id(), device);
-      const auto la = target_loss(model, b);
-      loss_sum += la.loss.item<double>() * static_cast<double>(la.count);
-      correct += la.correct;
-      count += la.count;
+      TokenHits hits;
+      loss_sum += target_nll_sum(model, b, nullptr, &hits).item<double>();
+      correct += hits.correct;
+      count += hits.count;
       if (task != Task::Describe && task != Task::Background) continue;
       // Slot accuracy of greedy descriptions read from the ad.
       std::vector<std::vector<int64_t>> prompts;
@@ -629,8 +625,8 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
     auto shard_loss = [&](int64_t i) {
       const auto& part = parts[static_cast<size_t>(i)];
       torch::Tensor vision_tokens;
-      torch::Tensor loss =
-          target_loss(*model, part, use_slot_head ? &vision_tokens : nullptr, batch_targets).loss;
+      torch::Tensor loss = target_nll_sum(*model, part, use_slot_head ? &vision_tokens : nullptr) /
+                           static_cast<double>(std::max<int64_t>(batch_targets, 1));
       if (!use_slot_head) return loss;
       auto logits = slot_head(vision_tokens);
       auto labels = part_labels[static_cast<size_t>(i)];
