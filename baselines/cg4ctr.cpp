@@ -81,12 +81,18 @@ class Cg4ctrModel : public PointScorerModel {
   void build(const TrainingSet& t, const std::string&) override {
     inputs_.fit(t.ads);
     const auto& f = inputs_.train_features();
-    const auto& fields = inputs_.fields();
-    net_ = Cg4ctrNet(cfg_.at("cnn_width").get<int64_t>(), cfg_.at("d_model").get<int64_t>(),
-                     cfg_.at("layers").get<int64_t>(), cfg_.at("heads").get<int64_t>(),
-                     cfg_.at("outputs").get<int64_t>(), std::max<int64_t>(1, fields.vocab_size()),
-                     fields.cardinality(), fields.num_fields(), f.mean(0), f.std(0).clamp_min(1e-3),
-                     t.ads.has_text);
+    has_text_ = t.ads.has_text;
+    make_net(f.mean(0), f.std(0).clamp_min(1e-3));
+  }
+  nlohmann::json build_spec() const override {
+    return {{"fields", inputs_.to_json()}, {"has_text", has_text_}};
+  }
+  void rebuild(const nlohmann::json& spec) override {
+    inputs_.restore(spec.at("fields"));
+    has_text_ = spec.at("has_text").get<bool>();
+    // The feature statistics are buffers: the saved weights overwrite these placeholders.
+    make_net(torch::zeros({rewards::image_feature_dim()}),
+             torch::ones({rewards::image_feature_dim()}));
   }
   at::Tensor scores(const AdSet& ads, const std::vector<int64_t>& index) override {
     return net_->forward(rewards::float_images(ads.images, index, device_),
@@ -98,8 +104,17 @@ class Cg4ctrModel : public PointScorerModel {
   void end_training() override { inputs_.release(); }
 
  private:
+  void make_net(const at::Tensor& mean, const at::Tensor& sd) {
+    const auto& fields = inputs_.fields();
+    net_ = Cg4ctrNet(cfg_.at("cnn_width").get<int64_t>(), cfg_.at("d_model").get<int64_t>(),
+                     cfg_.at("layers").get<int64_t>(), cfg_.at("heads").get<int64_t>(),
+                     cfg_.at("outputs").get<int64_t>(), std::max<int64_t>(1, fields.vocab_size()),
+                     fields.cardinality(), fields.num_fields(), mean, sd, has_text_);
+  }
+
   nlohmann::json cfg_;
   FieldInputs inputs_;
+  bool has_text_ = true;
   Cg4ctrNet net_{nullptr};
 };
 

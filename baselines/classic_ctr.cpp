@@ -87,11 +87,14 @@ class ClassicCtrModel : public PointScorerModel {
   void build(const TrainingSet& t, const std::string&) override {
     inputs_.fit(t.ads);
     const auto& f = inputs_.train_features();
-    const int64_t k = kind_ == Kind::LR ? 1 : cfg_.at("factors").get<int64_t>();
-    std::vector<int64_t> hidden;
-    if (kind_ == Kind::DeepFM) hidden = cfg_.at("hidden").get<std::vector<int64_t>>();
-    net_ = ClassicCtrNet(kind_, inputs_.fields().cardinality(), inputs_.fields().num_fields(), k,
-                         hidden, f.mean(0), f.std(0).clamp_min(1e-3));
+    make_net(f.mean(0), f.std(0).clamp_min(1e-3));
+  }
+  nlohmann::json build_spec() const override { return {{"fields", inputs_.to_json()}}; }
+  void rebuild(const nlohmann::json& spec) override {
+    inputs_.restore(spec.at("fields"));
+    // The feature statistics are buffers: the saved weights overwrite these placeholders.
+    make_net(torch::zeros({rewards::image_feature_dim()}),
+             torch::ones({rewards::image_feature_dim()}));
   }
   at::Tensor scores(const AdSet& ads, const std::vector<int64_t>& index) override {
     return net_->forward(inputs_.image_features(ads, index, device_),
@@ -101,6 +104,14 @@ class ClassicCtrModel : public PointScorerModel {
   void end_training() override { inputs_.release(); }
 
  private:
+  void make_net(const at::Tensor& mean, const at::Tensor& sd) {
+    const int64_t k = kind_ == Kind::LR ? 1 : cfg_.at("factors").get<int64_t>();
+    std::vector<int64_t> hidden;
+    if (kind_ == Kind::DeepFM) hidden = cfg_.at("hidden").get<std::vector<int64_t>>();
+    net_ = ClassicCtrNet(kind_, inputs_.fields().cardinality(), inputs_.fields().num_fields(), k,
+                         hidden, mean, sd);
+  }
+
   Kind kind_;
   nlohmann::json cfg_;
   FieldInputs inputs_;

@@ -7,9 +7,12 @@
 
 #include "harness/budget.h"
 #include "harness/error.h"
+#include "harness/files.h"
 #include "harness/fused_adamw.h"
+#include "harness/json_fields.h"
 #include "harness/progress.h"
 #include "harness/seeds.h"
+#include "harness/trainer.h"
 #include "rewards/ad_set.h"
 #include "rewards/image_features.h"
 #include "rewards/losses.h"
@@ -19,40 +22,16 @@ namespace caig::baselines {
 nlohmann::json PointScorerOptions::defaults(const std::string& objective) {
   PointScorerOptions o;
   o.objective = objective;
-  nlohmann::json j = {{"objective", o.objective},
-                      {"batch_size", o.batch_size},
-                      {"eval_batch_size", o.eval_batch_size},
-                      {"lr", o.lr},
-                      {"weight_decay", o.weight_decay},
-                      {"temperature", o.temperature}};
-  if (objective == "listwise") {
-    j["list_size"] = o.list_size;
-    j["list_weight"] = o.list_weight;
-    j["point_weight"] = o.point_weight;
-    j["ctr_scale"] = o.ctr_scale;
-    j["list_temperature"] = o.list_temperature;
-  }
-  return j;
+  return fields_to_json(o);
 }
 
 PointScorerOptions PointScorerOptions::from_json(const nlohmann::json& j) {
   PointScorerOptions o;
-  o.objective = j.at("objective").get<std::string>();
+  fields_from_json(o, j, "point scorer", /*other_keys=*/true);  // the model's own keys beside
   if (o.objective != "listwise" && o.objective != "binomial")
     fail("objective '{}' is not one of: listwise, binomial", o.objective);
-  o.batch_size = j.at("batch_size").get<int64_t>();
-  o.eval_batch_size = j.at("eval_batch_size").get<int64_t>();
-  o.lr = j.at("lr").get<double>();
-  o.weight_decay = j.at("weight_decay").get<double>();
-  o.temperature = j.at("temperature").get<double>();
-  if (o.objective == "listwise") {
-    o.list_size = j.at("list_size").get<int64_t>();
-    o.list_weight = j.at("list_weight").get<double>();
-    o.point_weight = j.at("point_weight").get<double>();
-    o.ctr_scale = j.at("ctr_scale").get<double>();
-    o.list_temperature = j.at("list_temperature").get<double>();
-    if (o.list_size < 2) fail("list_size must be at least 2, got {}", o.list_size);
-  }
+  if (o.objective == "listwise" && o.list_size < 2)
+    fail("list_size must be at least 2, got {}", o.list_size);
   if (o.batch_size < 1 || o.eval_batch_size < 1) fail("batch sizes must be positive");
   if (o.temperature <= 0) fail("temperature must be positive, got {}", o.temperature);
   return o;
@@ -106,6 +85,83 @@ at::Tensor PointScorerModel::score_rows(const AdSet& ads, const std::vector<int6
   return scores(ads, index);
 }
 
+namespace {
+
+// The trainer's view of a point scorer's data: an epoch is every listable product once
+// ("listwise": a list of up to list_size of its ads, drawn by a coin that is a pure function of
+// (seed, epoch, product)) or every ad once ("binomial").
+struct ScorerTask : TrainTask {
+  PointScorerModel& model;
+  const PointScorerOptions& o;
+  const TrainingSet& t;
+  uint64_t lists_seed;
+  std::vector<size_t> listable;  // products with at least two ads
+  torch::Tensor smoothed, loss, last_loss;
+
+  ScorerTask(PointScorerModel& m, const PointScorerOptions& options, const TrainingSet& train,
+             uint64_t seed)
+      : model(m), o(options), t(train), lists_seed(seed) {
+    smoothed = rewards::smoothed_ctr(torch::tensor(t.clicks), torch::tensor(t.impressions));
+    for (size_t p = 0; p < t.products.size(); ++p)
+      if (t.products[p].size() >= 2) listable.push_back(p);
+    if (o.objective == "listwise" && listable.empty())
+      fail("no product has two ads to make a list from");
+  }
+  int64_t epoch_size() const override {
+    return o.objective == "listwise" ? static_cast<int64_t>(listable.size()) : t.ads.size();
+  }
+  int64_t prepare(int64_t, const std::vector<Draw>& draws, int64_t) override {
+    const auto b = static_cast<int64_t>(draws.size());
+    if (o.objective != "listwise") {
+      std::vector<int64_t> rows, clk, imp;
+      for (const auto& d : draws) {
+        rows.push_back(d.example);
+        clk.push_back(t.clicks[static_cast<size_t>(d.example)]);
+        imp.push_back(t.impressions[static_cast<size_t>(d.example)]);
+      }
+      const auto s = model.score_rows(t.ads, rows, true);
+      loss = rewards::binomial_nll(s, torch::tensor(clk).to(s.device()),
+                                   torch::tensor(imp).to(s.device()));
+      return b;
+    }
+    const auto smoothed_a = smoothed.accessor<float, 1>();
+    const int64_t l = o.list_size;
+    std::vector<int64_t> rows;
+    auto ctr = torch::zeros({b, l});
+    auto mask = torch::zeros({b, l}, torch::kBool);
+    int64_t seen = 0;
+    for (int64_t i = 0; i < b; ++i) {
+      const auto& d = draws[static_cast<size_t>(i)];
+      auto ads = t.products[listable[static_cast<size_t>(d.example)]];
+      Rng rng(derive_seed(derive_seed(lists_seed, static_cast<uint64_t>(d.epoch)),
+                          static_cast<uint64_t>(d.example)));
+      // A partial Fisher-Yates draw of min(l, n) distinct ads of the product.
+      const auto take = std::min<int64_t>(l, static_cast<int64_t>(ads.size()));
+      for (int64_t k = 0; k < take; ++k) {
+        const auto j = k + rng.uniform_index(static_cast<int64_t>(ads.size()) - k);
+        std::swap(ads[static_cast<size_t>(k)], ads[static_cast<size_t>(j)]);
+      }
+      for (int64_t k = 0; k < l; ++k) {
+        const int64_t ad = ads[static_cast<size_t>(std::min(k, take - 1))];  // padding, masked
+        rows.push_back(ad);
+        ctr[i][k] = smoothed_a[ad];
+        mask[i][k] = k < take;
+      }
+      seen += take;
+    }
+    const auto s = model.score_rows(t.ads, rows, true).view({b, l});
+    ctr = ctr.to(s.device());
+    mask = mask.to(s.device());
+    loss = o.list_weight * rewards::listwise_softmax_loss(s, ctr, mask, o.list_temperature) +
+           o.point_weight * rewards::masked_mse(s, ctr * o.ctr_scale, mask);
+    return seen;
+  }
+  torch::Tensor shard_loss(int64_t) override { return loss; }
+  void after_step(int64_t) override { last_loss = loss.detach(); }
+};
+
+}  // namespace
+
 void PointScorerModel::train(TrainContext& ctx) {
   const TrainingSet& t = ctx.train;
   device_ = ctx.device;
@@ -115,79 +171,15 @@ void PointScorerModel::train(TrainContext& ctx) {
   module().to(torch::Device(device_));
   FusedAdamW opt(module().parameters(),
                  torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay));
-  Rng rng(derive_seed(ctx.seed, "batches"));
-  const auto smoothed =
-      rewards::smoothed_ctr(torch::tensor(t.clicks), torch::tensor(t.impressions));
-  const auto smoothed_a = smoothed.accessor<float, 1>();
-
-  std::vector<size_t> listable;  // products with at least two ads
-  for (size_t p = 0; p < t.products.size(); ++p)
-    if (t.products[p].size() >= 2) listable.push_back(p);
-  const bool listwise = options_.objective == "listwise";
-  if (listwise && listable.empty()) fail("no product has two ads to make a list from");
-
-  Progress progress("training", 0);
-  torch::Tensor last_loss;
-  int64_t steps = 0;
-  while (!ctx.meter.exhausted()) {
-    torch::Tensor loss;
-    int64_t seen = 0;
-    if (listwise) {
-      const int64_t b = options_.batch_size, l = options_.list_size;
-      std::vector<int64_t> rows;
-      auto ctr = torch::zeros({b, l});
-      auto mask = torch::zeros({b, l}, torch::kBool);
-      for (int64_t i = 0; i < b; ++i) {
-        auto ads = t.products[listable[static_cast<size_t>(
-            rng.uniform_index(static_cast<int64_t>(listable.size())))]];
-        // A partial Fisher-Yates draw of min(l, n) distinct ads of the product.
-        const auto take = std::min<int64_t>(l, static_cast<int64_t>(ads.size()));
-        for (int64_t k = 0; k < take; ++k) {
-          const auto j = k + rng.uniform_index(static_cast<int64_t>(ads.size()) - k);
-          std::swap(ads[static_cast<size_t>(k)], ads[static_cast<size_t>(j)]);
-        }
-        for (int64_t k = 0; k < l; ++k) {
-          const int64_t ad =
-              ads[static_cast<size_t>(std::min(k, take - 1))];  // padding repeats, masked
-          rows.push_back(ad);
-          ctr[i][k] = smoothed_a[ad];
-          mask[i][k] = k < take;
-        }
-        seen += take;
-      }
-      const auto s = score_rows(t.ads, rows, true).view({b, l});
-      ctr = ctr.to(s.device());
-      mask = mask.to(s.device());
-      loss = options_.list_weight *
-                 rewards::listwise_softmax_loss(s, ctr, mask, options_.list_temperature) +
-             options_.point_weight * rewards::masked_mse(s, ctr * options_.ctr_scale, mask);
-    } else {
-      std::vector<int64_t> rows;
-      for (int64_t i = 0; i < options_.batch_size; ++i)
-        rows.push_back(rng.uniform_index(t.ads.size()));
-      std::vector<int64_t> clk, imp;
-      for (auto r : rows) {
-        clk.push_back(t.clicks[static_cast<size_t>(r)]);
-        imp.push_back(t.impressions[static_cast<size_t>(r)]);
-      }
-      const auto s = score_rows(t.ads, rows, true);
-      loss = rewards::binomial_nll(s, torch::tensor(clk).to(s.device()),
-                                   torch::tensor(imp).to(s.device()));
-      seen = options_.batch_size;
-    }
-    release_gradients(module().parameters());
-    loss.backward();
-    opt.step();
-    ctx.meter.add_samples(seen);
-    ctx.meter.add_steps();
-    ++steps;
-    last_loss = loss.detach();
-    if (steps % 20 == 0) progress.set(steps);
-  }
-  progress.finish();
+  TrainerOptions topt;
+  topt.batch_size = options_.batch_size;
+  topt.lr = options_.lr;
+  ScorerTask task(*this, options_, t, derive_seed(ctx.seed, "lists"));
+  Trainer trainer(topt, ctx.meter, derive_seed(ctx.seed, "batches"));
+  trainer.run(task, module().parameters(), opt);
   end_training();
-  training_ = {{"steps", steps},
-               {"last_loss", last_loss.defined() ? last_loss.item<double>() : 0.0},
+  training_ = {{"steps", trainer.step()},
+               {"last_loss", task.last_loss.defined() ? task.last_loss.item<double>() : 0.0},
                {"parameters", parameter_count(module())}};
 }
 
@@ -236,6 +228,32 @@ std::vector<double> PointScorerModel::ctr(const AdSet& ads) {
     v = options_.objective == "binomial" ? 1.0 / (1.0 + std::exp(-v))
                                          : std::clamp(v / options_.ctr_scale, 0.0, 1.0);
   return s;
+}
+
+void PointScorerModel::save(const std::filesystem::path& dir) const {
+  if (!built_) fail("the model has not been trained; nothing to save");
+  torch::serialize::OutputArchive archive;
+  const_cast<PointScorerModel*>(this)->module().save(archive);
+  archive.save_to((dir / "weights.pt").string());
+  write_json_atomic(dir / "scorer.json", {{"spec", build_spec()}, {"training", training_}});
+}
+
+void PointScorerModel::load(const std::filesystem::path& dir, const std::string& device) {
+  const auto weights = dir / "weights.pt";
+  if (!std::filesystem::exists(weights)) fail("{}: no weights.pt", dir.string());
+  const nlohmann::json j = read_json(dir / "scorer.json");
+  device_ = device;
+  rebuild(j.at("spec"));
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(weights.string(), torch::Device(device_));
+    module().load(archive);
+  } catch (const c10::Error& e) {
+    fail("{}: cannot load the weights: {}", weights.string(), e.what_without_backtrace());
+  }
+  module().to(torch::Device(device_));
+  training_ = j.at("training");
+  built_ = true;
 }
 
 nlohmann::json PointScorerModel::info() const {

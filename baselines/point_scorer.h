@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,22 @@ struct PointScorerOptions {
   double weight_decay = 1e-4;
   double temperature = 1.0;  // of the pairwise sigmoid over score differences
 
+  // The JSON field table (harness/json_fields.h); the list-wise keys apply to "listwise" only.
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("objective", o.objective);
+    f("batch_size", o.batch_size);
+    f("eval_batch_size", o.eval_batch_size);
+    f("lr", o.lr);
+    f("weight_decay", o.weight_decay);
+    f("temperature", o.temperature);
+    if (o.objective != "listwise") return;
+    f("list_size", o.list_size);
+    f("list_weight", o.list_weight);
+    f("point_weight", o.point_weight);
+    f("ctr_scale", o.ctr_scale);
+    f("list_temperature", o.list_temperature);
+  }
   static nlohmann::json defaults(const std::string& objective);
   static PointScorerOptions from_json(const nlohmann::json& j);  // reads the keys above only
 };
@@ -50,6 +67,9 @@ class PointScorerModel : public RewardModel {
   bool has_ctr() const override { return true; }
   std::vector<double> ctr(const AdSet& ads) override;
   nlohmann::json info() const override;
+  bool savable() const override { return built_; }
+  void save(const std::filesystem::path& dir) const override;
+  void load(const std::filesystem::path& dir, const std::string& device) override;
 
   // Scores [B] of the rows `index` of ads, on the model's device.
   at::Tensor score_rows(const AdSet& ads, const std::vector<int64_t>& index, bool training);
@@ -57,6 +77,11 @@ class PointScorerModel : public RewardModel {
  protected:
   // Builds the network once the training data is known (vocabularies, feature statistics).
   virtual void build(const TrainingSet& train, const std::string& device) = 0;
+  // What build() derived from the training data that the network's shape and inputs need
+  // (vocabularies, feature sizes), as JSON for a saved model, and the network rebuilt from it
+  // (its buffers and parameters then come from the saved weights).
+  virtual nlohmann::json build_spec() const { return nlohmann::json::object(); }
+  virtual void rebuild(const nlohmann::json& spec) = 0;
   virtual at::Tensor scores(const AdSet& ads, const std::vector<int64_t>& index) = 0;
   virtual torch::nn::Module& module() = 0;
   // Called when training ends (the TrainingSet goes away): drop anything cached for it.
@@ -77,7 +102,10 @@ class PointScorerModel : public RewardModel {
 class FieldInputs {
  public:
   void fit(const AdSet& train);  // fits the vocabularies and caches the training ads' inputs
-  void release();                // at the end of training: the training set goes away
+  // The fitted vocabularies (not the cache), for a saved model.
+  nlohmann::json to_json() const { return fields_.to_json(); }
+  void restore(const nlohmann::json& j) { fields_ = rewards::ProductFields::from_json(j); }
+  void release();  // at the end of training: the training set goes away
   const rewards::ProductFields& fields() const { return fields_; }
   const at::Tensor& train_features() const { return features_; }  // between fit() and release()
   // Rows `index` of ads, on `device`: cached for the training set, computed otherwise.

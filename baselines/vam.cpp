@@ -33,6 +33,7 @@ class VamModel : public PointScorerModel {
 
  protected:
   void build(const TrainingSet&, const std::string&) override { net_ = VamNet(width_, outputs_); }
+  void rebuild(const nlohmann::json&) override { net_ = VamNet(width_, outputs_); }
   at::Tensor scores(const AdSet& ads, const std::vector<int64_t>& index) override {
     return net_->forward(rewards::float_images(ads.images, index, device_));
   }

@@ -15,7 +15,7 @@
 #include "harness/progress.h"
 #include "methods/backbone/options.h"
 #include "methods/backbone/runtime.h"
-#include "methods/reward/caig_reward_model.h"
+#include "methods/register.h"
 #include "rewards/reward_model.h"
 
 using namespace caig;
@@ -28,7 +28,7 @@ Plugins& registry() {
   static Plugins p = [] {
     Plugins q;
     baselines::register_plugins(q);
-    reward::register_plugins(q);
+    methods::register_plugins(q);
     return q;
   }();
   return p;

@@ -10,6 +10,7 @@
 #include "datasets/shopworld/grammar.h"
 #include "datasets/shopworld/shopworld.h"
 #include "harness/config.h"
+#include "harness/plugins.h"
 #include "harness/seeds.h"
 
 namespace caig::datasets {
@@ -19,7 +20,8 @@ namespace {
 // ShopWorld generated in memory from the experiment's [world] section (no images on disk).
 class GeneratedShopWorld : public DatasetSource {
  public:
-  GeneratedShopWorld(world::WorldConfig config, uint64_t seed) : config_(std::move(config)), seed_(seed) {}
+  GeneratedShopWorld(world::WorldConfig config, uint64_t seed)
+      : config_(std::move(config)), seed_(seed) {}
   data::Dataset load() override {
     world::ShopWorld w(config_, seed_);
     return w.generate_history({});
@@ -79,7 +81,7 @@ class ProceduralRenderer : public Renderer {
 
 }  // namespace
 
-void register_plugins(Plugins& p) {
+void register_dataset_sources(Plugins& p) {
   add_config_section("world", world::WorldConfig{}.to_json());
 
   for (const std::string variant : {"commercial", "public"}) {
@@ -130,7 +132,9 @@ void register_plugins(Plugins& p) {
                                                        c.at("images").get<std::string>(), o);
                        });
                  });
+}
 
+void register_renderers(Plugins& p) {
   const world::RenderOptions r;
   p.renderers.add("procedural",
                   "ShopWorld's procedural background generator (stand-in for SD + ControlNet "

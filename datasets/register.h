@@ -1,6 +1,20 @@
+// Registration of the dataset sources (datasets/dataset_source.h: ShopWorld generated in
+// memory, a ShopWorld directory, CreativeRanking TSV, CG4CTR / CAIG JSON) and the renderers
+// (datasets/renderer_plugin.h), with the [world] config section.
 #pragma once
-#include "harness/plugins.h"
+
+namespace caig {
+struct Plugins;
+}
+
 namespace caig::datasets {
-// Dataset sources and renderers, plus the [world] config section.
-void register_plugins(Plugins& p);
+
+void register_dataset_sources(Plugins& p);  // register.cpp
+void register_renderers(Plugins& p);        // register.cpp
+
+inline void register_plugins(Plugins& p) {
+  register_dataset_sources(p);
+  register_renderers(p);
+}
+
 }  // namespace caig::datasets

@@ -11,6 +11,7 @@
 // groups take AdamW's own step.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include <torch/optim/adamw.h>
@@ -28,5 +29,13 @@ class FusedAdamW : public torch::optim::AdamW {
 // the next backward does not reach then has no gradient, and AdamW leaves it (and its moments)
 // unchanged for that step.
 void release_gradients(const std::vector<torch::Tensor>& params);
+
+// AdamW's (and FusedAdamW's) state in an archive keyed by each parameter's position (group g,
+// index i) instead of by its address, as LibTorch's own archive is: the same state is then the
+// same bytes in every process, which a resumed run's checkpoint must be. load_adamw_state also
+// reads LibTorch's own archive (torch::save of the optimizer). c10::Error on a corrupt file or
+// a state whose shapes do not fit the parameters.
+void save_adamw_state(const torch::optim::AdamW& optimizer, const std::string& path);
+void load_adamw_state(torch::optim::AdamW& optimizer, const std::string& path);
 
 }  // namespace caig

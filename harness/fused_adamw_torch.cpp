@@ -108,6 +108,93 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
   return loss;
 }
 
+namespace {
+constexpr const char* kStateFormat = "caig_adamw_state_v1";
+at::Tensor scalar(double v) { return torch::tensor(v, torch::kDouble); }
+}  // namespace
+
+void save_adamw_state(const torch::optim::AdamW& optimizer, const std::string& path) {
+  torch::serialize::OutputArchive archive;
+  archive.write(kStateFormat, scalar(1));
+  const auto& states = optimizer.state();
+  const auto& groups = optimizer.param_groups();
+  archive.write("groups", scalar(static_cast<double>(groups.size())));
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const auto& o = static_cast<const torch::optim::AdamWOptions&>(groups[g].options());
+    const std::string gk = "g" + std::to_string(g) + "/";
+    archive.write(gk + "lr", scalar(o.lr()));
+    archive.write(gk + "beta1", scalar(std::get<0>(o.betas())));
+    archive.write(gk + "beta2", scalar(std::get<1>(o.betas())));
+    archive.write(gk + "eps", scalar(o.eps()));
+    archive.write(gk + "weight_decay", scalar(o.weight_decay()));
+    archive.write(gk + "amsgrad", scalar(o.amsgrad() ? 1 : 0));
+    const auto& params = groups[g].params();
+    archive.write(gk + "params", scalar(static_cast<double>(params.size())));
+    for (size_t i = 0; i < params.size(); ++i) {
+      const auto found = states.find(state_key(states, params[i]));
+      if (found == states.end()) continue;
+      const auto& st = static_cast<const torch::optim::AdamWParamState&>(*found->second);
+      const std::string pk = gk + "p" + std::to_string(i) + "/";
+      archive.write(pk + "step", torch::tensor(st.step(), torch::kLong));
+      archive.write(pk + "exp_avg", st.exp_avg());
+      archive.write(pk + "exp_avg_sq", st.exp_avg_sq());
+      if (st.max_exp_avg_sq().defined()) archive.write(pk + "max_exp_avg_sq", st.max_exp_avg_sq());
+    }
+  }
+  archive.save_to(path);
+}
+
+void load_adamw_state(torch::optim::AdamW& optimizer, const std::string& path) {
+  torch::serialize::InputArchive archive;
+  archive.load_from(path);
+  at::Tensor t;
+  if (!archive.try_read(kStateFormat, t)) {  // LibTorch's own archive
+    optimizer.load(archive);
+    return;
+  }
+  auto read = [&](const std::string& key) {
+    at::Tensor v;
+    archive.read(key, v);
+    return v;
+  };
+  auto& groups = optimizer.param_groups();
+  TORCH_CHECK(read("groups").item<double>() == static_cast<double>(groups.size()),
+              "the optimizer state has ", read("groups").item<double>(), " parameter groups, the ",
+              "optimizer ", groups.size());
+  auto& states = optimizer.state();
+  states.clear();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    auto& o = static_cast<torch::optim::AdamWOptions&>(groups[g].options());
+    const std::string gk = "g" + std::to_string(g) + "/";
+    const auto& params = groups[g].params();
+    TORCH_CHECK(read(gk + "params").item<double>() == static_cast<double>(params.size()), "group ",
+                g, " of the optimizer state has ", read(gk + "params").item<double>(),
+                " parameters, the optimizer's ", params.size());
+    o.lr(read(gk + "lr").item<double>());
+    o.betas({read(gk + "beta1").item<double>(), read(gk + "beta2").item<double>()});
+    o.eps(read(gk + "eps").item<double>());
+    o.weight_decay(read(gk + "weight_decay").item<double>());
+    o.amsgrad(read(gk + "amsgrad").item<double>() != 0);
+    for (size_t i = 0; i < params.size(); ++i) {
+      const std::string pk = gk + "p" + std::to_string(i) + "/";
+      at::Tensor step;
+      if (!archive.try_read(pk + "step", step)) continue;  // the parameter had no step yet
+      auto st = std::make_unique<torch::optim::AdamWParamState>();
+      st->step(step.item<int64_t>());
+      st->exp_avg(read(pk + "exp_avg").to(params[i].device()));
+      st->exp_avg_sq(read(pk + "exp_avg_sq").to(params[i].device()));
+      TORCH_CHECK(st->exp_avg().sizes() == params[i].sizes() &&
+                      st->exp_avg_sq().sizes() == params[i].sizes(),
+                  "the optimizer state of parameter ", i, " of group ", g, " has shape ",
+                  st->exp_avg().sizes(), ", the parameter ", params[i].sizes());
+      at::Tensor max_sq;
+      if (archive.try_read(pk + "max_exp_avg_sq", max_sq))
+        st->max_exp_avg_sq(max_sq.to(params[i].device()));
+      states[state_key(states, params[i])] = std::move(st);
+    }
+  }
+}
+
 void release_gradients(const std::vector<torch::Tensor>& params) {
   for (auto p : params) p.mutable_grad() = torch::Tensor();
 }

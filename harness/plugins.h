@@ -9,11 +9,10 @@ namespace caig {
 class DatasetSource;  // datasets/dataset_source.h
 class RewardModel;    // methods/ and baselines/ (later issues)
 class PromptModel;
-class Renderer;       // datasets/renderer_plugin.h
+class Renderer;  // datasets/renderer_plugin.h
 class Optimiser;
-class Metric;  // metrics/metric.h
-class Report;  // reports/report.h
-class Stage;   // harness/stage.h
+class Report;  // harness/report.h (implementations in reports/)
+class Stage;   // harness/stage.h (implementations in stages/)
 
 struct Plugins {
   Registry<DatasetSource> datasets{"dataset"};
@@ -21,12 +20,11 @@ struct Plugins {
   Registry<PromptModel> prompt_models{"prompt model"};
   Registry<Renderer> renderers{"renderer"};
   Registry<Optimiser> optimisers{"optimiser"};
-  Registry<Metric> metrics{"metric"};
   Registry<Report> reports{"report"};
   Registry<Stage> stages{"stage"};  // the steps `caig run` can take
 };
 
-// The process-wide registries, filled once by register_builtin_plugins() (harness/cli).
+// The process-wide registries, filled once by register_builtin_plugins() (cli/builtin_plugins.cpp).
 Plugins& plugins();
 
 // Registers every built-in plugin exactly once (an explicit list, so static linking cannot drop

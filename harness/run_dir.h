@@ -1,6 +1,7 @@
-// A run directory that appears only when complete: everything is written into a staging directory
-// that is renamed onto the final path by commit(). A crash leaves "<dir>.partial-PID" (or, after an
-// exception, "<dir>.failed"), never something that looks like a finished run.
+// A run directory: the resolved config and environment, one folder per stage
+// (stages/<name>/, harness/stage.h), and the files assembled from them (metrics.json,
+// budget.json, timing.json, report.md, tables/, figures/). It is opened under an exclusive lock,
+// so two `caig run` cannot write into one directory at once.
 #pragma once
 
 #include <filesystem>
@@ -13,30 +14,29 @@ namespace caig {
 
 class RunDir {
  public:
-  // `overwrite`: replace an existing run at `final_dir` (only once the new one is complete).
-  RunDir(std::filesystem::path final_dir, bool overwrite);
+  // Opens the run directory at `path`, creating it. An existing directory must be a run
+  // directory (it holds run.json) or empty; another process holding it is an error.
+  explicit RunDir(std::filesystem::path path);
   ~RunDir();
   RunDir(const RunDir&) = delete;
   RunDir& operator=(const RunDir&) = delete;
 
-  // Where files go while the run is in progress (the final path after commit()).
-  const std::filesystem::path& path() const { return current_; }
-  const std::filesystem::path& final_path() const { return final_; }
-  std::filesystem::path file(const std::string& relative) const { return current_ / relative; }
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path file(const std::string& relative) const { return path_ / relative; }
+  std::filesystem::path stage_dir(const std::string& stage) const {
+    return path_ / "stages" / stage;
+  }
 
   void write_json(const std::string& relative, const nlohmann::json& j) const;
   void write_jsonl(const std::string& relative, const std::vector<nlohmann::json>& rows) const;
   void write_text(const std::string& relative, const std::string& text) const;
 
-  void commit();
-  bool committed() const { return committed_; }
-
  private:
-  std::filesystem::path final_;
-  std::filesystem::path staging_;
-  std::filesystem::path current_;
-  bool overwrite_;
-  bool committed_ = false;
+  std::filesystem::path path_;
+  int lock_fd_ = -1;
 };
+
+// True when `dir` holds a run directory's marker (run.json).
+bool is_run_dir(const std::filesystem::path& dir);
 
 }  // namespace caig

@@ -4,7 +4,8 @@
 
 #include "harness/error.h"
 #include "harness/plugins.h"
-#include "reports/report.h"
+#include "harness/report.h"
+#include "reports/register.h"
 
 namespace caig::reports {
 
@@ -16,6 +17,7 @@ std::string num(const nlohmann::json& j, const char* key, int digits = 3) {
 
 class PretrainingReport : public Report {
  public:
+  std::string stage() const override { return "pretrain"; }
   std::string render(const ReportContext& ctx) const override {
     if (!ctx.metrics.contains("pretrain"))
       fail(

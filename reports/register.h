@@ -1,5 +1,20 @@
+// Registration of the report plugins (harness/report.h), one per file.
 #pragma once
-#include "harness/plugins.h"
+
+namespace caig {
+struct Plugins;
+}
+
 namespace caig::reports {
-void register_plugins(Plugins& p);
+
+void register_world_calibration_report(Plugins& p);  // world_report.cpp
+void register_pretraining_report(Plugins& p);        // pretraining_report.cpp
+void register_reward_accuracy_report(Plugins& p);    // reward_accuracy_report.cpp
+
+inline void register_plugins(Plugins& p) {
+  register_world_calibration_report(p);
+  register_pretraining_report(p);
+  register_reward_accuracy_report(p);
+}
+
 }  // namespace caig::reports

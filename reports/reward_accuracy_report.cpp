@@ -4,8 +4,9 @@
 
 #include "harness/error.h"
 #include "harness/plugins.h"
+#include "harness/report.h"
 #include "reports/figure.h"
-#include "reports/report.h"
+#include "reports/register.h"
 
 namespace caig::reports {
 
@@ -145,6 +146,7 @@ namespace {
 
 class RewardAccuracyReport : public Report {
  public:
+  std::string stage() const override { return "reward_accuracy"; }
   std::string render(const ReportContext& ctx) const override {
     if (!ctx.metrics.contains("reward_accuracy"))
       fail(

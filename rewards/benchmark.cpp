@@ -8,6 +8,7 @@
 
 #include "harness/config.h"
 #include "harness/error.h"
+#include "harness/json_fields.h"
 #include "harness/plugins.h"
 #include "harness/seeds.h"
 #include "metrics/pairwise.h"
@@ -15,32 +16,19 @@
 #include "rewards/ad_set.h"
 #include "rewards/evaluate.h"
 #include "rewards/reward_model.h"
+#include "rewards/saved_model.h"
 
 namespace caig::rewards {
 
-nlohmann::json BenchmarkOptions::defaults() {
-  const BenchmarkOptions o;
-  return {{"data", ""},  // dataset directory; empty: the run's world (<run>/data)
-          {"variants", o.variants},
-          {"models", {"caig", "vam", "cg4ctr", "lr", "fm", "deepfm", "judge", "random", "oracle"}},
-          {"seeds", o.seeds},
-          {"train_split", o.train_split},
-          {"eval_split", o.eval_split},
-          {"both_orders", o.both_orders},
-          {"bootstrap", o.bootstrap}};
-}
+nlohmann::json BenchmarkOptions::defaults() { return fields_to_json(BenchmarkOptions{}); }
 
 BenchmarkOptions BenchmarkOptions::from_config(const nlohmann::json& stage,
                                                const nlohmann::json& experiment,
                                                const std::string& device) {
   BenchmarkOptions o;
-  o.variants = stage.at("variants").get<std::vector<std::string>>();
-  o.models = stage.at("models").get<std::vector<std::string>>();
-  o.seeds = stage.at("seeds").get<int>();
-  o.train_split = stage.at("train_split").get<std::string>();
-  o.eval_split = stage.at("eval_split").get<std::string>();
-  o.both_orders = stage.at("both_orders").get<bool>();
-  o.bootstrap = stage.at("bootstrap").get<int>();
+  fields_from_json(o, stage, "stages.reward_accuracy");
+  if (o.save_models != "seed0" && o.save_models != "all" && o.save_models != "none")
+    fail("reward benchmark: save_models is '{}'; known: seed0, all, none", o.save_models);
   o.image_size = at_path(experiment, "world.image_size").get<int64_t>();
   o.limits = BudgetLimits::from_json(at_path(experiment, "budget"));
   o.device = device;
@@ -59,6 +47,12 @@ void check_reward_model_configs(const nlohmann::json& experiment, const std::str
     plugins().reward_models.resolve_config(name, c, source);
 }
 
+int64_t dataset_image_size(const data::Dataset& d, const nlohmann::json& experiment) {
+  if (d.world.is_object() && d.world.contains("config") && d.world["config"].contains("image_size"))
+    return d.world["config"]["image_size"].get<int64_t>();
+  return at_path(experiment, "world.image_size").get<int64_t>();
+}
+
 namespace {
 
 nlohmann::json model_config(const nlohmann::json& experiment, const std::string& name) {
@@ -68,6 +62,17 @@ nlohmann::json model_config(const nlohmann::json& experiment, const std::string&
           : nlohmann::json();
   return plugins().reward_models.resolve_config(name, overrides, "reward_models");
 }
+
+}  // namespace
+
+std::unique_ptr<RewardModel> create_reward_model(const nlohmann::json& experiment,
+                                                 const std::string& name, uint64_t seed) {
+  PluginContext pctx{&experiment, seed};
+  return plugins().reward_models.create(name, model_config(experiment, name), pctx,
+                                        "reward_models");
+}
+
+namespace {
 
 // Sums the spent budget of several seeds (peak memory: the maximum).
 nlohmann::json sum_spent(const std::vector<nlohmann::json>& spent) {
@@ -101,6 +106,8 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const Benchma
         "reward benchmark: [budget] sets no limit; set budget.max_samples or "
         "budget.max_device_seconds so every model gets the same, finite budget");
   for (const auto& m : options.models) model_config(experiment, m);  // check before any work
+  if (!options.load_from.empty() && (options.models.size() != 1 || options.seeds != 1))
+    fail("reward benchmark: a loaded model is scored alone, with one seed");
 
   BenchmarkResult result;
   const uint64_t bench_seed = derive_seed(seed, "reward_accuracy");
@@ -123,9 +130,14 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const Benchma
       bool trainable = false;
       for (int s = 0; s < options.seeds; ++s) {
         const uint64_t seed_s = derive_seed(bench_seed, static_cast<uint64_t>(s));
-        PluginContext pctx{&experiment, derive_seed(seed_s, name)};
-        auto model = plugins().reward_models.create(name, cfg, pctx, "reward_models");
-        trainable = model->trainable();
+        std::unique_ptr<RewardModel> model;
+        if (options.load_from.empty()) {
+          PluginContext pctx{&experiment, derive_seed(seed_s, name)};
+          model = plugins().reward_models.create(name, cfg, pctx, "reward_models");
+        } else {
+          model = load_reward_model(options.load_from, options.device).model;
+        }
+        trainable = model->trainable() && options.load_from.empty();
         BudgetMeter meter(options.limits, options.device);
         if (trainable) {
           TrainContext tc{train, meter, options.device, derive_seed(seed_s, name),
@@ -134,6 +146,11 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const Benchma
           model->train(tc);
           meter.stop();
           spent.push_back(meter.spent());
+          const bool keep =
+              options.save_models == "all" || (options.save_models == "seed0" && s == 0);
+          if (keep && model->savable() && !options.save_dir.empty())
+            save_reward_model(*model, name, cfg,
+                              options.save_dir / variant / name / fmt::format("seed{}", s));
         }
         auto preds = predict_pairs(*model, name, eval, options.both_orders);
         // Per seed without the categories: those are pooled over seeds below.

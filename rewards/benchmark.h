@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,12 +13,15 @@
 
 #include "datasets/io/records.h"
 #include "harness/budget.h"
+#include "rewards/reward_model.h"
 
 namespace caig::rewards {
 
 struct BenchmarkOptions {
+  std::string data;  // dataset directory; empty: the world stage's
   std::vector<std::string> variants{"commercial", "public"};  // public: the same data without text
-  std::vector<std::string> models;
+  std::vector<std::string> models{"caig",   "vam",   "cg4ctr", "lr",    "fm",
+                                  "deepfm", "judge", "random", "oracle"};
   int seeds = 3;
   std::string train_split = "train";
   std::string eval_split = "test";
@@ -27,8 +31,28 @@ struct BenchmarkOptions {
   BudgetLimits limits;  // identical for every trainable model; at least one limit must be set
   std::string device = "cpu";
   std::filesystem::path pretrained_checkpoint;  // for models initialised from the backbone
+  // Which trained models are saved under save_dir/<variant>/<model>/seed<s>/: "seed0", "all"
+  // or "none" (a model that cannot be saved is skipped).
+  std::string save_models = "seed0";
+  std::filesystem::path save_dir;  // empty: none saved
+  // A saved model (rewards/saved_model.h) scored instead of training one: models must then name
+  // just it, with one seed.
+  std::filesystem::path load_from;
 
-  static nlohmann::json defaults();  // the stage's config keys (variants, models, seeds, ...)
+  // The stage's config keys, each once (harness/json_fields.h).
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("data", o.data);
+    f("variants", o.variants);
+    f("models", o.models);
+    f("seeds", o.seeds);
+    f("train_split", o.train_split);
+    f("eval_split", o.eval_split);
+    f("both_orders", o.both_orders);
+    f("bootstrap", o.bootstrap);
+    f("save_models", o.save_models);
+  }
+  static nlohmann::json defaults();
   // Reads the stage keys from `stage` and image size, budget and device from the experiment.
   static BenchmarkOptions from_config(const nlohmann::json& stage, const nlohmann::json& experiment,
                                       const std::string& device);
@@ -49,5 +73,12 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const Benchma
 // Every [reward_models.<name>] entry of the experiment names a registered model and checks
 // against its defaults (an Error naming the key otherwise).
 void check_reward_model_configs(const nlohmann::json& experiment, const std::string& source);
+
+// The reward model `name` with the experiment's [reward_models.<name>] over its defaults.
+std::unique_ptr<RewardModel> create_reward_model(const nlohmann::json& experiment,
+                                                 const std::string& name, uint64_t seed);
+
+// The image side of a dataset: its own world's when it records one, else world.image_size.
+int64_t dataset_image_size(const data::Dataset& d, const nlohmann::json& experiment);
 
 }  // namespace caig::rewards

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "datasets/shopworld/grammar.h"
+#include "harness/error.h"
 
 namespace caig::rewards {
 
@@ -43,6 +44,40 @@ void ProductFields::fit(const AdSet& train) {
     offsets_.push_back(total_);
     total_ += static_cast<int64_t>(values_[k].size()) + 1;
   }
+}
+
+nlohmann::json ProductFields::to_json() const {
+  nlohmann::json values = nlohmann::json::array();
+  for (const auto& field : values_) {
+    nlohmann::json m = nlohmann::json::object();
+    for (const auto& [v, id] : field) m[v] = id;
+    values.push_back(m);
+  }
+  nlohmann::json words = nlohmann::json::object();
+  for (const auto& [w, id] : words_) words[w] = id;
+  return {{"fields", field_names()}, {"values", values}, {"words", words}};
+}
+
+ProductFields ProductFields::from_json(const nlohmann::json& j) {
+  ProductFields f;
+  try {
+    if (j.at("fields").get<std::vector<std::string>>() != field_names())
+      fail("product fields: the saved fields ({}) are not this caig's", j.at("fields").dump());
+    for (const auto& m : j.at("values")) {
+      f.values_.emplace_back();
+      for (const auto& [v, id] : m.items()) f.values_.back().emplace(v, id.get<int64_t>());
+    }
+    for (const auto& [w, id] : j.at("words").items()) f.words_.emplace(w, id.get<int64_t>());
+  } catch (const nlohmann::json::exception& e) {
+    fail("product fields: {}", e.what());
+  }
+  if (f.values_.size() != field_names().size())
+    fail("product fields: {} saved fields, expected {}", f.values_.size(), field_names().size());
+  for (const auto& field : f.values_) {
+    f.offsets_.push_back(f.total_);
+    f.total_ += static_cast<int64_t>(field.size()) + 1;
+  }
+  return f;
 }
 
 at::Tensor ProductFields::encode(const AdSet& ads, const std::vector<int64_t>& index) const {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
 
 #include "rewards/reward_model.h"
 
@@ -29,6 +30,10 @@ class ProductFields {
   int64_t vocab_size() const { return static_cast<int64_t>(words_.size()); }
   // [B, vocab_size] float: 1 where the title contains the word (unknown words ignored).
   at::Tensor title_bag(const AdSet& ads, const std::vector<int64_t>& index) const;
+
+  // The fitted vocabularies as JSON and back (a saved model scores with the same ids).
+  nlohmann::json to_json() const;
+  static ProductFields from_json(const nlohmann::json& j);
 
   // The field's value as a string ("" when missing); ratings are bucketed to one decimal.
   static std::string value(const AdInfo& ad, size_t field);

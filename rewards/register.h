@@ -1,5 +1,5 @@
 // Registration of the reward models that wrap researchers' own models: `external` (a process
-// speaking JSON lines) and `torchscript` (a scripted module file).
+// speaking JSON lines) and `torchscript` (a scripted module file), one per file.
 #pragma once
 
 namespace caig {
@@ -8,6 +8,12 @@ struct Plugins;
 
 namespace caig::rewards {
 
-void register_plugins(Plugins& p);
+void register_external_rm(Plugins& p);     // external_rm.cpp
+void register_torchscript_rm(Plugins& p);  // torchscript_rm.cpp
+
+inline void register_plugins(Plugins& p) {
+  register_external_rm(p);
+  register_torchscript_rm(p);
+}
 
 }  // namespace caig::rewards

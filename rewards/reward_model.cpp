@@ -9,3 +9,16 @@ std::vector<double> RewardModel::ctr(const AdSet&) {
 }
 
 }  // namespace caig
+
+namespace caig {
+
+void RewardModel::save(const std::filesystem::path& dir) const {
+  fail("this reward model cannot be saved (savable() is false); asked to save into {}",
+       dir.string());
+}
+
+void RewardModel::load(const std::filesystem::path& dir, const std::string&) {
+  fail("this reward model cannot be loaded (savable() is false); asked to load {}", dir.string());
+}
+
+}  // namespace caig

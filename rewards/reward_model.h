@@ -73,6 +73,17 @@ class RewardModel {
   virtual bool trainable() const { return false; }
   // Trains within ctx.meter's limits. Called at most once, before any scoring.
   virtual void train(TrainContext& ctx) {}
+  // True when train() starts from the run's pretrained backbone (TrainContext's checkpoint), so
+  // a stage that trains it must read the pretrain stage's checkpoint.
+  virtual bool needs_pretrained_backbone() const { return false; }
+
+  // A trained model saves what it needs to score (weights, fitted vocabularies and statistics,
+  // tokenizer) into the directory `dir` (which exists), and a model created from the same config
+  // loads it instead of training; the loaded model's probabilities are bit-identical to the
+  // saved one's on the same device. rewards/saved_model.h adds the name and config around it.
+  virtual bool savable() const { return false; }
+  virtual void save(const std::filesystem::path& dir) const;
+  virtual void load(const std::filesystem::path& dir, const std::string& device);
 
   // P(ads[left] gets more clicks than ads[right]) for each pair, in [0, 1]. Must not depend on
   // how the caller batches the pairs.

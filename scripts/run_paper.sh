@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-./build/harness/cli/caig run experiments/paper.toml --preset cpu "$@"
+./build/cli/caig run experiments/paper.toml --preset cpu "$@"

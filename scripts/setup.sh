@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-pthread
   libopencv-dev libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
-  libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox
+  libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox libxxhash-dev
   python3  # runs the example external reward model in the tests
 )
 

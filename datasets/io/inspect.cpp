@@ -159,7 +159,7 @@ std::string format_inspect(const json& j) {
   return out;
 }
 
-Dataset load_any_dataset(const fs::path& path, const fs::path& images_dir, const LoadOptions& opt) {
+DatasetLocation locate_dataset(const fs::path& path, const fs::path& images_dir) {
   static const char* const kSupported =
       "supported: a ShopWorld directory with manifest.jsonl, a CreativeRanking .tsv/.txt file, "
       "a CG4CTR/CAIG .json file";
@@ -167,15 +167,23 @@ Dataset load_any_dataset(const fs::path& path, const fs::path& images_dir, const
   if (fs::is_directory(path)) {
     if (!fs::exists(path / "manifest.jsonl"))
       fail("{}: directory has no manifest.jsonl ({})", path.string(), kSupported);
-    return load_dataset_dir(path, opt);
+    return {"shopworld_dir", path, {}};
   }
   if (path.filename() == "manifest.jsonl")
-    return load_dataset_dir(path.has_parent_path() ? path.parent_path() : fs::path("."), opt);
+    return {"shopworld_dir", path.has_parent_path() ? path.parent_path() : fs::path("."), {}};
   const std::string ext = lower(path.extension().string());
   const fs::path images = images_dir.empty() ? path.parent_path() / "images" : images_dir;
-  if (ext == ".tsv" || ext == ".txt") return load_creative_ranking(path, images, opt);
-  if (ext == ".json") return load_cg4ctr_json(path, images, opt);
+  if (ext == ".tsv" || ext == ".txt") return {"creative_ranking", path, images};
+  if (ext == ".json") return {"cg4ctr_json", path, images};
   fail("{}: unknown dataset format ({})", path.string(), kSupported);
+}
+
+Dataset load_any_dataset(const fs::path& path, const fs::path& images_dir, const LoadOptions& opt) {
+  const auto where = locate_dataset(path, images_dir);
+  if (where.source == "shopworld_dir") return load_dataset_dir(where.path, opt);
+  if (where.source == "creative_ranking")
+    return load_creative_ranking(where.path, where.images, opt);
+  return load_cg4ctr_json(where.path, where.images, opt);
 }
 
 }  // namespace caig::data

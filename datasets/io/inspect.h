@@ -19,6 +19,16 @@ std::string format_inspect(const nlohmann::json& summary);  // readable plain te
 // A directory holding manifest.jsonl (or that file itself) -> ShopWorld; *.tsv / *.txt ->
 // CreativeRanking; *.json -> CG4CTR JSON. For the real formats an empty `images_dir` means the
 // folder "images" next to the file. Anything else is an Error naming the path.
+// Which registered dataset source (datasets/register.h) reads `path`, by the same rules:
+// "shopworld_dir", "creative_ranking" or "cg4ctr_json", with the directory or file to read and
+// the image folder.
+struct DatasetLocation {
+  std::string source;
+  std::filesystem::path path, images;
+};
+DatasetLocation locate_dataset(const std::filesystem::path& path,
+                               const std::filesystem::path& images_dir);
+
 Dataset load_any_dataset(const std::filesystem::path& path, const std::filesystem::path& images_dir,
                          const LoadOptions& opt = {});
 

@@ -11,6 +11,7 @@
 
 #include "harness/error.h"
 #include "harness/files.h"
+#include "harness/fused_adamw.h"
 
 namespace caig::backbone {
 
@@ -88,7 +89,10 @@ void save_checkpoint(
     write_json_atomic(tmp / "tokenizer.json", tokenizer.to_json());
     torch::save(model, (tmp / "model.pt").string());
     if (optimizer) {
-      torch::save(*optimizer, (tmp / "optimizer.pt").string());
+      if (auto* adamw = dynamic_cast<torch::optim::AdamW*>(optimizer))
+        save_adamw_state(*adamw, (tmp / "optimizer.pt").string());  // the same bytes every run
+      else
+        torch::save(*optimizer, (tmp / "optimizer.pt").string());
       nlohmann::json state = trainer_state.is_null() ? nlohmann::json::object() : trainer_state;
       if (!state.is_object())
         fail("checkpoint {}: trainer_state must be a JSON object", dir.string());
@@ -171,7 +175,10 @@ bool has_optimizer_state(const fs::path& dir) { return fs::is_regular_file(dir /
 void load_optimizer_state(const fs::path& dir, torch::optim::Optimizer& optimizer) {
   require_file(dir, "optimizer.pt");
   try {
-    torch::load(optimizer, (dir / "optimizer.pt").string());
+    if (auto* adamw = dynamic_cast<torch::optim::AdamW*>(&optimizer))
+      load_adamw_state(*adamw, (dir / "optimizer.pt").string());
+    else
+      torch::load(optimizer, (dir / "optimizer.pt").string());
   } catch (const c10::Error& e) {
     fail("checkpoint {}: optimizer.pt is corrupt or does not match the optimizer: {}", dir.string(),
          e.what_without_backtrace());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -13,125 +14,29 @@
 #include "datasets/shopworld/grammar.h"
 #include "harness/error.h"
 #include "harness/fused_adamw.h"
+#include "harness/json_fields.h"
 #include "harness/progress.h"
 #include "harness/seeds.h"
 #include "harness/sharded_backward.h"
+#include "harness/trainer.h"
 #include "methods/backbone/checkpoint.h"
 #include "methods/backbone/multimodal_lm.h"
 #include "methods/backbone/tokenizer.h"
 #include "methods/pretraining/image_bank.h"
-#include "methods/pretraining/lr_schedule.h"
+#include "methods/pretraining/lm_batch.h"
 #include "methods/pretraining/slot_head.h"
 #include "methods/pretraining/synthetic_ads.h"
 #include "metrics/designer_count_model.h"
+#include "metrics/match_rate.h"
 #include "metrics/stats.h"
 
 namespace caig::pretraining {
 
 namespace {
 
-struct Batch {
-  torch::Tensor images, tokens, lengths, target_mask;
-  std::vector<int64_t> creatives;
-  std::vector<bool> product;  // the row's image is the product cut-out, not the ad
-};
-
-// Slot labels [B, S] of backgrounds[rows[i]] (a creative's parsed truth, or a synthetic ad's
-// background): -1 for unknown slots and for rows whose image is the product cut-out (product[i];
-// empty: none is).
-torch::Tensor slot_labels(const std::vector<int64_t>& rows,
-                          const std::vector<world::Background>& backgrounds,
-                          const std::vector<bool>& product = {}) {
-  const auto& slots = world::all_slots();
-  auto labels = torch::full({static_cast<int64_t>(rows.size()), static_cast<int64_t>(slots.size())},
-                            -1, torch::kLong);
-  auto a = labels.accessor<int64_t, 2>();
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (!product.empty() && product[i]) continue;
-    const auto& t = backgrounds[static_cast<size_t>(rows[i])];
-    for (size_t s = 0; s < slots.size(); ++s)
-      a[static_cast<int64_t>(i)][static_cast<int64_t>(s)] = t.get(slots[s]);
-  }
-  return labels;
-}
-
-Batch collate(const std::vector<const Example*>& ex, const ImageBank& bank, int64_t pad,
-              const torch::Device& device) {
-  const auto b = static_cast<int64_t>(ex.size());
-  int64_t t = 0;
-  for (const auto* e : ex) t = std::max<int64_t>(t, static_cast<int64_t>(e->tokens.size()));
-  auto tokens = torch::full({b, t}, pad, torch::kLong);
-  auto lengths = torch::empty({b}, torch::kLong);
-  auto mask = torch::zeros({b, t}, torch::kBool);
-  auto tok_a = tokens.accessor<int64_t, 2>();
-  auto len_a = lengths.accessor<int64_t, 1>();
-  auto mask_a = mask.accessor<bool, 2>();
-  std::vector<int64_t> creatives;
-  std::vector<bool> product;
-  for (int64_t i = 0; i < b; ++i) {
-    const Example& e = *ex[static_cast<size_t>(i)];
-    const auto n = static_cast<int64_t>(e.tokens.size());
-    for (int64_t j = 0; j < n; ++j) {
-      tok_a[i][j] = e.tokens[static_cast<size_t>(j)];
-      mask_a[i][j] = j >= e.target_start;
-    }
-    len_a[i] = n;
-    creatives.push_back(e.creative);
-    product.push_back(e.product_image);
-  }
-  return {bank.batch(creatives, product).to(device),
-          tokens.to(device),
-          lengths.to(device),
-          mask.to(device),
-          creatives,
-          product};
-}
-
-// Teacher-forced next-token hits at the target positions, and the target positions.
-struct TokenHits {
-  int64_t correct = 0, count = 0;
-};
-
-// Target positions of a batch: the tokens its loss is a mean over.
-int64_t target_count(const Batch& b) {
-  return b.target_mask.slice(1, 1, b.tokens.size(1)).sum().item<int64_t>();
-}
-
-// Next-token cross-entropy summed over the target positions only (a mean is this over
-// target_count: a shard divides by its whole batch's), and the token hits where `hits` is given.
-torch::Tensor target_nll_sum(backbone::MultimodalLMImpl& model, const Batch& b,
-                             torch::Tensor* vision_tokens = nullptr, TokenHits* hits = nullptr) {
-  const auto logits = model.forward(b.images, b.tokens, b.lengths, vision_tokens);
-  const int64_t t = b.tokens.size(1);
-  const auto pred = logits.slice(1, 0, t - 1);
-  const auto next = b.tokens.slice(1, 1, t);
-  const auto mask = b.target_mask.slice(1, 1, t);
-  const auto logp = torch::log_softmax(pred, -1).gather(2, next.unsqueeze(-1)).squeeze(-1);
-  if (hits != nullptr) {
-    hits->correct += ((pred.argmax(-1) == next) & mask).sum().item<int64_t>();
-    hits->count += mask.sum().item<int64_t>();
-  }
-  return -(logp * mask.to(logp.dtype())).sum();
-}
-
-// The background part of a generated sequence: before the <title> divider for `describe`.
-std::vector<int64_t> background_part(const std::vector<int64_t>& ids, Task task, int64_t divider) {
-  if (task != Task::Describe) return ids;
-  return {ids.begin(), std::find(ids.begin(), ids.end(), divider)};
-}
-
-std::vector<size_t> permutation(size_t n, uint64_t seed) {
-  std::vector<size_t> p(n);
-  for (size_t i = 0; i < n; ++i) p[i] = i;
-  Rng rng(seed);
-  for (size_t i = n; i > 1; --i)
-    std::swap(p[i - 1], p[static_cast<size_t>(rng.uniform_int(static_cast<int>(i)))]);
-  return p;
-}
-
 // A seeded subset of at most n examples (evaluation sets stay the same across validations).
 std::vector<Example> subset(std::vector<Example> all, int64_t n, uint64_t seed) {
-  const auto p = permutation(all.size(), seed);
+  const auto p = seeded_permutation(all.size(), seed);
   std::vector<Example> out;
   for (size_t i = 0; i < p.size() && static_cast<int64_t>(out.size()) < n; ++i)
     out.push_back(std::move(all[p[i]]));
@@ -152,7 +57,7 @@ nlohmann::json evaluate_slot_head(backbone::MultimodalLMImpl& model, SlotHeadImp
   for (size_t i = 0; i < d.creatives.size(); ++i)
     if (d.creatives[i].split == split) ads.push_back(static_cast<int64_t>(i));
   std::vector<int64_t> chosen;
-  for (size_t k : permutation(ads.size(), seed)) {
+  for (size_t k : seeded_permutation(ads.size(), seed)) {
     if (static_cast<int64_t>(chosen.size()) >= n) break;
     chosen.push_back(ads[k]);
   }
@@ -179,56 +84,11 @@ nlohmann::json evaluate_slot_head(backbone::MultimodalLMImpl& model, SlotHeadImp
 
 }  // namespace
 
-nlohmann::json PretrainOptions::to_json() const {
-  return {{"batch_size", batch_size},
-          {"max_steps", max_steps},
-          {"max_device_seconds", max_device_seconds},
-          {"lr", lr},
-          {"weight_decay", weight_decay},
-          {"warmup_steps", warmup_steps},
-          {"final_lr_ratio", final_lr_ratio},
-          {"schedule_probe_steps", schedule_probe_steps},
-          {"schedule_margin", schedule_margin},
-          {"grad_clip", grad_clip},
-          {"shards", shards},
-          {"eval_every", eval_every},
-          {"eval_examples", eval_examples},
-          {"sample_products", sample_products},
-          {"samples_per_product", samples_per_product},
-          {"slot_head_weight", slot_head_weight},
-          {"slot_head_ads", slot_head_ads},
-          {"synthetic_ads", synthetic_ads},
-          {"synthetic_renderer", synthetic_renderer},
-          {"mixture", mixture.to_json()}};
-}
+nlohmann::json PretrainOptions::to_json() const { return fields_to_json(*this); }
 
 PretrainOptions PretrainOptions::from_json(const nlohmann::json& j) {
   PretrainOptions o;
-  try {
-    o.batch_size = j.at("batch_size").get<int64_t>();
-    o.max_steps = j.at("max_steps").get<int64_t>();
-    o.max_device_seconds = j.at("max_device_seconds").get<double>();
-    o.lr = j.at("lr").get<double>();
-    o.weight_decay = j.at("weight_decay").get<double>();
-    o.warmup_steps = j.at("warmup_steps").get<int64_t>();
-    o.final_lr_ratio = j.at("final_lr_ratio").get<double>();
-    o.schedule_probe_steps = j.at("schedule_probe_steps").get<int64_t>();
-    o.schedule_margin = j.at("schedule_margin").get<double>();
-    o.grad_clip = j.at("grad_clip").get<double>();
-    // Records written before the option existed trained the batch in one piece.
-    o.shards = j.value("shards", int64_t{1});
-    o.eval_every = j.at("eval_every").get<int64_t>();
-    o.eval_examples = j.at("eval_examples").get<int64_t>();
-    o.sample_products = j.at("sample_products").get<int64_t>();
-    o.samples_per_product = j.at("samples_per_product").get<int64_t>();
-    o.slot_head_weight = j.at("slot_head_weight").get<double>();
-    o.slot_head_ads = j.at("slot_head_ads").get<int64_t>();
-    o.synthetic_ads = j.at("synthetic_ads").get<int64_t>();
-    o.synthetic_renderer = j.at("synthetic_renderer").get<std::string>();
-    o.mixture = TaskMixture::from_json(j.at("mixture"));
-  } catch (const nlohmann::json::exception& e) {
-    fail("pretrain config: {}", e.what());
-  }
+  fields_from_json(o, j, "pretrain config");
   if (o.batch_size <= 0 || o.max_steps <= 0 || o.eval_every <= 0 || o.warmup_steps < 0 || o.lr <= 0)
     fail(
         "pretrain config: batch_size, max_steps, eval_every and lr must be > 0, warmup_steps >= 0");
@@ -345,9 +205,7 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
   std::vector<size_t> draws;  // the product (index into per_product) of each sample
   for (size_t p = 0; p < per_product.size(); ++p)
     draws.insert(draws.end(), static_cast<size_t>(opt.samples_per_product), p);
-  // (matched, sampled) per product: the groups the interval resamples.
-  std::vector<std::pair<double, double>> product_hits(per_product.size());
-  int64_t sampled = 0, well_formed = 0, matched = 0;
+  std::vector<metrics::SampledDescription> samples;
   for (size_t at = 0; at < draws.size(); at += static_cast<size_t>(opt.batch_size)) {
     const size_t end = std::min(draws.size(), at + static_cast<size_t>(opt.batch_size));
     std::vector<const Example*> chunk;
@@ -364,16 +222,7 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
         model.generate(b.images, prompts, g, derive_seed(seed, "sample" + std::to_string(at)));
     for (size_t k = 0; k < chunk.size(); ++k) {
       const auto& c = d.creatives[static_cast<size_t>(chunk[k]->creative)];
-      const auto got = world::parse_description(tok.decode(res.tokens[k]));
-      const int cat = world::category_index(c.category);
-      const bool hit = got.well_formed() && cat >= 0 &&
-                       world::match_score(cat, got.background) >= match_threshold;
-      ++sampled;
-      well_formed += got.well_formed();
-      matched += hit;
-      auto& h = product_hits[draws[at + k]];
-      h.first += hit;
-      h.second += 1;
+      samples.push_back({c.product_id, c.category, tok.decode(res.tokens[k])});
     }
   }
   // The imitation reference: a likelihood-fitted count model of the training designers' scenes
@@ -393,19 +242,15 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
     count_json["match_rate"] =
         per_product.empty() ? 0.0 : count_model_match / static_cast<double>(per_product.size());
   }
-  const auto interval =
-      metrics::bootstrap_ratio(product_hits, 1000, derive_seed(seed, "match_interval"));
-  auto rate = [](int64_t k, int64_t n) {
+  const auto rate = [](int64_t k, int64_t n) {
     return n > 0 ? static_cast<double>(k) / static_cast<double>(n) : 0.0;
   };
-  out["sampled_descriptions"] = {{"products", per_product.size()},
-                                 {"samples", sampled},
-                                 {"well_formed_rate", rate(well_formed, sampled)},
-                                 {"match_rate", rate(matched, sampled)},
-                                 {"match_rate_interval", {interval.lo, interval.hi}},
-                                 {"designer_creatives", designed},
-                                 {"designer_match_rate", rate(designer_matched, designed)},
-                                 {"temperature", 1.0}};
+  out["sampled_descriptions"] =
+      metrics::match_rate(samples, match_threshold, 1000, derive_seed(seed, "match_interval"))
+          .to_json();
+  out["sampled_descriptions"]["designer_creatives"] = designed;
+  out["sampled_descriptions"]["designer_match_rate"] = rate(designer_matched, designed);
+  out["sampled_descriptions"]["temperature"] = 1.0;
   if (!count_json.is_null()) out["sampled_descriptions"]["count_model"] = count_json;
   if (was_training) model.train();
   return out;
@@ -434,7 +279,6 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
 
   backbone::Tokenizer tok = backbone::Tokenizer::from_world_vocabulary();
   backbone::MultimodalLM model(backbone_options, tok.vocab_info());
-  int64_t step = 0;
   nlohmann::json history = nlohmann::json::array();
   const bool resuming = resume && backbone::has_optimizer_state(checkpoint_dir);
   if (resuming) {
@@ -461,29 +305,34 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
   for (const auto& c : d.creatives)
     truth.push_back(world::parse_description(c.description).background);
   FusedAdamW optimizer(params, torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
-  nlohmann::json recorded_schedule;
-  double last_lr = -1;  // the learning rate of the last step (< 0: none yet)
+  nlohmann::json resumed_state;  // the trainer's state at the checkpoint (Trainer::state)
   if (resuming) {
     backbone::load_optimizer_state(checkpoint_dir, optimizer);
     const auto state = backbone::load_trainer_state(checkpoint_dir);
-    recorded_schedule = state.value("schedule", nlohmann::json());
-    last_lr = state.value("last_lr", -1.0);
-    step = state.at("step").get<int64_t>();
+    resumed_state = state;
     history = state.at("history");
   }
-  // The cosine's horizon: max_steps, or the steps that fit the device-time cap, timed after the
-  // warm-up and after the first steps of this process (which pay for allocations).
-  ScheduleFit schedule_fit(opt.max_steps, opt.max_device_seconds,
-                           std::max(opt.warmup_steps, step + 10), opt.schedule_probe_steps,
-                           opt.schedule_margin);
-  schedule_fit.restore(recorded_schedule);
-
   // Every epoch draws the creatives' tasks afresh (build_examples), from (seed, epoch) alone.
   const uint64_t mixture_seed = derive_seed(seed, "mixture");
-  std::vector<Example> train = build_examples(tok, d, "train", opt.mixture, mixture_seed, 0);
-  std::vector<Example> previous_epoch;
   BudgetMeter meter({0, opt.max_steps, opt.max_device_seconds}, device_name);
-  meter.add_steps(step);
+  TrainerOptions topt;
+  topt.batch_size = opt.batch_size;
+  topt.lr = opt.lr;
+  topt.warmup_steps = opt.warmup_steps;
+  topt.schedule = "cosine";
+  topt.final_lr_ratio = opt.final_lr_ratio;
+  topt.max_steps = opt.max_steps;
+  topt.max_device_seconds = opt.max_device_seconds;
+  topt.schedule_probe_steps = opt.schedule_probe_steps;
+  topt.schedule_margin = opt.schedule_margin;
+  topt.grad_clip = opt.grad_clip;
+  topt.shards = opt.shards;
+  topt.checkpoint_every = opt.eval_every;
+  topt.label = "pretrain";
+  topt.progress_total = opt.max_steps;
+  // The epochs' orders come from the pretraining seed itself (as before the shared trainer).
+  Trainer trainer(topt, meter, seed);
+  if (resuming) trainer.restore(resumed_state);
   int64_t unknown = 0;
   for (const auto& c : d.creatives) {
     tok.encode(c.title, &unknown);
@@ -497,60 +346,188 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
     if (d.creatives[i].split == "train") train_ads.push_back(static_cast<int64_t>(i));
   SyntheticAds synthetic;
   nlohmann::json synthetic_info = nullptr;
-  std::vector<size_t> ads_perm;
-  int64_t ads_epoch = -1;
-  struct ExtraAds {
-    std::vector<int64_t> logged, synthetic;  // creatives, rows of `synthetic`
-  };
-  auto slot_head_ads_at = [&](int64_t at) {
-    ExtraAds out;
-    const auto logged = static_cast<int64_t>(train_ads.size());
-    const int64_t m = logged + synthetic.size();
-    for (int64_t k = at * opt.slot_head_ads; m > 0 && k < (at + 1) * opt.slot_head_ads; ++k) {
-      if (k / m != ads_epoch) {
-        ads_epoch = k / m;
-        ads_perm = permutation(static_cast<size_t>(m),
-                               derive_seed(seed, "slot_head_ads" + std::to_string(ads_epoch)));
-      }
-      const auto row = static_cast<int64_t>(ads_perm[static_cast<size_t>(k % m)]);
-      if (row < logged)
-        out.logged.push_back(train_ads[static_cast<size_t>(row)]);
-      else
-        out.synthetic.push_back(row - logged);
+
+  // What the trainer asks of pretraining: the epoch's examples (the task mixture drawn afresh),
+  // the batch of the LM and the slot head in opt.shards parts, their losses, and validation with
+  // a checkpoint.
+  struct PretrainTask : TrainTask {
+    const data::Dataset& d;
+    const ImageBank& bank;
+    const backbone::Tokenizer& tok;
+    backbone::MultimodalLM& model;
+    SlotHead& slot_head;
+    const PretrainOptions& opt;
+    const std::vector<world::Background>& truth;
+    const std::vector<int64_t>& train_ads;
+    const SyntheticAds& synthetic;
+    const torch::Device device;
+    const uint64_t seed, mixture_seed;
+    const bool use_slot_head;
+    std::function<void(int64_t, bool)> on_checkpoint;
+    // The epoch's examples, and the last epoch's (a batch across the boundary points into both).
+    std::vector<Example> train, previous_epoch;
+    int64_t train_epoch = -1;
+    std::vector<size_t> ads_perm;
+    int64_t ads_epoch = -1;
+    // The prepared batch.
+    std::vector<Batch> parts;
+    int64_t batch_targets = 0;
+    std::vector<torch::Tensor> part_labels;
+    torch::Tensor extra_images, extra_labels;
+    std::vector<int64_t> batch_labelled;
+    std::vector<double> slot_loss_parts;
+    double slot_loss_sum = 0;  // auxiliary loss since the last validation
+    int64_t slot_loss_count = 0;
+
+    PretrainTask(const data::Dataset& d_, const ImageBank& bank_, const backbone::Tokenizer& tok_,
+                 backbone::MultimodalLM& model_, SlotHead& head_, const PretrainOptions& opt_,
+                 const std::vector<world::Background>& truth_,
+                 const std::vector<int64_t>& train_ads_, const SyntheticAds& synthetic_,
+                 torch::Device device_, uint64_t seed_, uint64_t mixture_seed_)
+        : d(d_),
+          bank(bank_),
+          tok(tok_),
+          model(model_),
+          slot_head(head_),
+          opt(opt_),
+          truth(truth_),
+          train_ads(train_ads_),
+          synthetic(synthetic_),
+          device(device_),
+          seed(seed_),
+          mixture_seed(mixture_seed_),
+          use_slot_head(opt_.slot_head_weight > 0) {
+      train = build_examples(tok, d, "train", opt.mixture, mixture_seed, 0);
     }
-    return out;
+
+    int64_t epoch_size() const override { return static_cast<int64_t>(train.size()); }
+    void begin_epoch(int64_t epoch) override {
+      previous_epoch = std::move(train);
+      train = build_examples(tok, d, "train", opt.mixture, mixture_seed, epoch);
+      train_epoch = epoch;
+    }
+
+    struct ExtraAds {
+      std::vector<int64_t> logged, synthetic;  // creatives, rows of `synthetic`
+    };
+    ExtraAds slot_head_ads_at(int64_t at) {
+      ExtraAds out;
+      const auto logged = static_cast<int64_t>(train_ads.size());
+      const int64_t m = logged + synthetic.size();
+      for (int64_t k = at * opt.slot_head_ads; m > 0 && k < (at + 1) * opt.slot_head_ads; ++k) {
+        if (k / m != ads_epoch) {
+          ads_epoch = k / m;
+          ads_perm =
+              seeded_permutation(static_cast<size_t>(m),
+                                 derive_seed(seed, "slot_head_ads" + std::to_string(ads_epoch)));
+        }
+        const auto row = static_cast<int64_t>(ads_perm[static_cast<size_t>(k % m)]);
+        if (row < logged)
+          out.logged.push_back(train_ads[static_cast<size_t>(row)]);
+        else
+          out.synthetic.push_back(row - logged);
+      }
+      return out;
+    }
+
+    int64_t prepare(int64_t step, const std::vector<Draw>& draws, int64_t shards) override {
+      std::vector<const Example*> chunk;
+      for (const auto& dr : draws)
+        chunk.push_back(
+            &(dr.epoch == train_epoch ? train : previous_epoch)[static_cast<size_t>(dr.example)]);
+      // The batch in `shards` contiguous parts; their losses are shares of the batch's, divided
+      // by the whole batch's counts.
+      parts.clear();
+      batch_targets = 0;
+      for (int64_t i = 0; i < shards; ++i) {
+        const auto [lo, hi] = shard_range(static_cast<int64_t>(chunk.size()), shards, i);
+        parts.push_back(
+            collate({chunk.begin() + lo, chunk.begin() + hi}, bank, tok.pad_id(), device));
+        batch_targets += target_count(parts.back());
+      }
+      // The slot head's labels: each part's LM ads, then the extra ads, split alike.
+      part_labels.clear();
+      extra_images = extra_labels = torch::Tensor();
+      batch_labelled.assign(slot_head->slot_sizes().size(), 0);
+      auto count_labelled = [&](const torch::Tensor& labels) {
+        const auto counts = labelled_per_slot(labels);
+        for (size_t s = 0; s < counts.size(); ++s) batch_labelled[s] += counts[s];
+      };
+      if (use_slot_head) {
+        for (const auto& part : parts) {
+          part_labels.push_back(slot_labels(part.creatives, truth, part.product));
+          count_labelled(part_labels.back());
+        }
+        if (opt.slot_head_ads > 0) {
+          const auto extra = slot_head_ads_at(step);
+          std::vector<torch::Tensor> images{bank.ads(extra.logged)};
+          std::vector<torch::Tensor> labels{slot_labels(extra.logged, truth)};
+          if (!extra.synthetic.empty()) {
+            images.push_back(synthetic.batch(extra.synthetic));
+            labels.push_back(slot_labels(extra.synthetic, synthetic.backgrounds));
+          }
+          extra_images = torch::cat(images).to(device);
+          extra_labels = torch::cat(labels);
+          count_labelled(extra_labels);
+        }
+      }
+      slot_loss_parts.assign(static_cast<size_t>(shards), 0.0);
+      return static_cast<int64_t>(chunk.size());
+    }
+
+    torch::Tensor shard_loss(int64_t i) override {
+      const auto& part = parts[static_cast<size_t>(i)];
+      torch::Tensor vision_tokens;
+      torch::Tensor loss = target_nll_sum(*model, part, use_slot_head ? &vision_tokens : nullptr) /
+                           static_cast<double>(std::max<int64_t>(batch_targets, 1));
+      if (!use_slot_head) return loss;
+      auto logits = slot_head(vision_tokens);
+      auto labels = part_labels[static_cast<size_t>(i)];
+      if (extra_images.defined()) {
+        const auto shards = static_cast<int64_t>(parts.size());
+        const auto [lo, hi] = shard_range(extra_images.size(0), shards, i);
+        if (hi > lo) {
+          logits = torch::cat({logits, slot_head(model->vision(extra_images.slice(0, lo, hi)))});
+          labels = torch::cat({labels, extra_labels.slice(0, lo, hi)});
+        }
+      }
+      const auto aux =
+          slot_head_loss(logits, labels.to(device), slot_head->slot_sizes(), &batch_labelled);
+      slot_loss_parts[static_cast<size_t>(i)] = aux.item<double>();
+      return loss + opt.slot_head_weight * aux;
+    }
+
+    void after_step(int64_t) override {
+      if (!use_slot_head) return;
+      for (double part : slot_loss_parts) slot_loss_sum += part;
+      ++slot_loss_count;
+    }
+    void checkpoint(int64_t step, bool final) override { on_checkpoint(step, final); }
   };
-  double slot_loss_sum = 0;  // auxiliary loss since the last validation
-  int64_t slot_loss_count = 0;
-  auto validate_and_save = [&](bool final_eval) {
-    meter.stop();  // evaluation is not timed
+
+  PretrainTask task(d, bank, tok, model, slot_head, opt, truth, train_ads, synthetic, device, seed,
+                    mixture_seed);
+  task.on_checkpoint = [&](int64_t step, bool) {
     auto eval = evaluate_backbone(*model, tok, d, bank, "val", opt, match_threshold,
                                   derive_seed(seed, "eval"));
     eval["step"] = step;
     if (use_slot_head) {
       eval["slot_head"] = evaluate_slot_head(*model, *slot_head, d, truth, bank, "val",
                                              opt.eval_examples, derive_seed(seed, "eval"));
-      eval["slot_head"]["train_loss"] = slot_loss_count > 0 ? slot_loss_sum / slot_loss_count : 0.0;
-      slot_loss_sum = 0, slot_loss_count = 0;
+      eval["slot_head"]["train_loss"] =
+          task.slot_loss_count > 0 ? task.slot_loss_sum / task.slot_loss_count : 0.0;
+      task.slot_loss_sum = 0, task.slot_loss_count = 0;
     }
     history.push_back(eval);
     const nlohmann::json extra = {{"pretrain", opt.to_json()}, {"step", step}, {"seed", seed}};
     std::vector<std::pair<std::string, torch::nn::Module*>> training_modules;
     if (use_slot_head) training_modules.emplace_back("slot_head", slot_head.ptr().get());
-    backbone::save_checkpoint(checkpoint_dir, model, tok, extra, &optimizer,
-                              {{"step", step},
-                               {"history", history},
-                               {"schedule", schedule_fit.to_json()},
-                               {"last_lr", last_lr}},
+    nlohmann::json state = trainer.state();
+    state["history"] = history;
+    backbone::save_checkpoint(checkpoint_dir, model, tok, extra, &optimizer, state,
                               training_modules);
-    if (!final_eval) meter.start();
   };
 
-  Progress progress("pretrain", opt.max_steps);
-  progress.set(step);
-  const auto n = static_cast<int64_t>(train.size());
-  std::vector<size_t> perm;
-  int64_t perm_epoch = -1;
   meter.start();
   if (opt.synthetic_ads > 0) {
     // Rendered inside the budget: it is compute the method chose to spend. A resumed run renders
@@ -565,100 +542,10 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
         {"seconds",
          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};
   }
-  while (!meter.exhausted()) {
-    // Batch `step` is a pure function of (seed, step), so a resumed run sees the same data.
-    std::vector<const Example*> chunk;
-    for (int64_t k = step * opt.batch_size; k < (step + 1) * opt.batch_size; ++k) {
-      const int64_t epoch = k / n;
-      if (epoch != perm_epoch) {
-        perm = permutation(train.size(), derive_seed(seed, static_cast<uint64_t>(epoch)));
-        // A batch across the boundary still points into the last epoch's examples.
-        previous_epoch = std::move(train);
-        train = build_examples(tok, d, "train", opt.mixture, mixture_seed, epoch);
-        perm_epoch = epoch;
-      }
-      chunk.push_back(&train[perm[static_cast<size_t>(k % n)]]);
-    }
-    // The batch in opt.shards contiguous parts (sharded_backward.h); their losses are shares of
-    // the batch's, divided by the whole batch's counts.
-    std::vector<Batch> parts;
-    int64_t batch_targets = 0;
-    for (int64_t i = 0; i < opt.shards; ++i) {
-      const auto [lo, hi] = shard_range(static_cast<int64_t>(chunk.size()), opt.shards, i);
-      parts.push_back(
-          collate({chunk.begin() + lo, chunk.begin() + hi}, bank, tok.pad_id(), device));
-      batch_targets += target_count(parts.back());
-    }
-    last_lr =
-        CosineSchedule{opt.lr, opt.warmup_steps, schedule_fit.horizon(), opt.final_lr_ratio}.at(
-            step, last_lr);
-    for (auto& group : optimizer.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(last_lr);
-    release_gradients(params);
-    // The slot head's labels: each part's LM ads, then the extra ads, split alike.
-    std::vector<torch::Tensor> part_labels;
-    torch::Tensor extra_images, extra_labels;
-    std::vector<int64_t> batch_labelled(slot_head->slot_sizes().size(), 0);
-    auto count_labelled = [&](const torch::Tensor& labels) {
-      const auto counts = labelled_per_slot(labels);
-      for (size_t s = 0; s < counts.size(); ++s) batch_labelled[s] += counts[s];
-    };
-    if (use_slot_head) {
-      for (const auto& part : parts) {
-        part_labels.push_back(slot_labels(part.creatives, truth, part.product));
-        count_labelled(part_labels.back());
-      }
-      if (opt.slot_head_ads > 0) {
-        const auto extra = slot_head_ads_at(step);
-        std::vector<torch::Tensor> images{bank.ads(extra.logged)};
-        std::vector<torch::Tensor> labels{slot_labels(extra.logged, truth)};
-        if (!extra.synthetic.empty()) {
-          images.push_back(synthetic.batch(extra.synthetic));
-          labels.push_back(slot_labels(extra.synthetic, synthetic.backgrounds));
-        }
-        extra_images = torch::cat(images).to(device);
-        extra_labels = torch::cat(labels);
-        count_labelled(extra_labels);
-      }
-    }
-    std::vector<double> slot_loss_parts(static_cast<size_t>(opt.shards), 0.0);
-    auto shard_loss = [&](int64_t i) {
-      const auto& part = parts[static_cast<size_t>(i)];
-      torch::Tensor vision_tokens;
-      torch::Tensor loss = target_nll_sum(*model, part, use_slot_head ? &vision_tokens : nullptr) /
-                           static_cast<double>(std::max<int64_t>(batch_targets, 1));
-      if (!use_slot_head) return loss;
-      auto logits = slot_head(vision_tokens);
-      auto labels = part_labels[static_cast<size_t>(i)];
-      if (extra_images.defined()) {
-        const auto [lo, hi] = shard_range(extra_images.size(0), opt.shards, i);
-        if (hi > lo) {
-          logits = torch::cat({logits, slot_head(model->vision(extra_images.slice(0, lo, hi)))});
-          labels = torch::cat({labels, extra_labels.slice(0, lo, hi)});
-        }
-      }
-      const auto aux =
-          slot_head_loss(logits, labels.to(device), slot_head->slot_sizes(), &batch_labelled);
-      slot_loss_parts[static_cast<size_t>(i)] = aux.item<double>();
-      return loss + opt.slot_head_weight * aux;
-    };
-    sharded_backward(opt.shards, shard_loss, params);
-    if (use_slot_head) {
-      for (double part : slot_loss_parts) slot_loss_sum += part;
-      ++slot_loss_count;
-    }
-    if (opt.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, opt.grad_clip);
-    optimizer.step();
-    ++step;
-    meter.add_steps();
-    meter.add_samples(static_cast<int64_t>(chunk.size()));
-    schedule_fit.observe(step, meter.device_seconds());
-    progress.set(step);
-    if (step % opt.eval_every == 0 && !meter.exhausted()) validate_and_save(false);
-  }
-  meter.stop();
-  progress.finish();
-  validate_and_save(true);
+  trainer.run(task, params, optimizer);
+  const int64_t step = trainer.step();
+  const auto n = task.epoch_size();
+  const double last_lr = trainer.last_lr();
 
   PretrainResult r;
   r.metrics = history.back();
@@ -673,10 +560,11 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
   r.metrics["max_steps"] = opt.max_steps;
   r.metrics["max_device_seconds"] = opt.max_device_seconds;
   r.metrics["final_lr_fraction"] = last_lr > 0 ? last_lr / opt.lr : 0.0;
-  r.metrics["schedule"] = schedule_fit.to_json();
-  r.metrics["resumed"] = resuming;
+  r.metrics["schedule"] = trainer.schedule();
   if (!synthetic_info.is_null()) r.metrics["synthetic_ads"] = synthetic_info;
   r.spent = meter.spent();
+  r.resumed = resuming;
+  r.simulated = d.world.is_object();
   return r;
 }
 

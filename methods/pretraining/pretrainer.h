@@ -68,8 +68,33 @@ struct PretrainOptions {
   int64_t synthetic_ads = 0;
   std::string synthetic_renderer = "procedural";  // the renderer plugin that draws them
   TaskMixture mixture;
+
+  // The JSON field table (harness/json_fields.h): the [pretrain] keys, each once.
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("batch_size", o.batch_size);
+    f("max_steps", o.max_steps);
+    f("max_device_seconds", o.max_device_seconds);
+    f("lr", o.lr);
+    f("weight_decay", o.weight_decay);
+    f("warmup_steps", o.warmup_steps);
+    f("final_lr_ratio", o.final_lr_ratio);
+    f("schedule_probe_steps", o.schedule_probe_steps);
+    f("schedule_margin", o.schedule_margin);
+    f("grad_clip", o.grad_clip);
+    f("shards", o.shards);
+    f("eval_every", o.eval_every);
+    f("eval_examples", o.eval_examples);
+    f("sample_products", o.sample_products);
+    f("samples_per_product", o.samples_per_product);
+    f("slot_head_weight", o.slot_head_weight);
+    f("slot_head_ads", o.slot_head_ads);
+    f("synthetic_ads", o.synthetic_ads);
+    f("synthetic_renderer", o.synthetic_renderer);
+    f("mixture", o.mixture);
+  }
   nlohmann::json to_json() const;
-  static PretrainOptions from_json(const nlohmann::json& j);
+  static PretrainOptions from_json(const nlohmann::json& j);  // checks the values too
 };
 
 // Evaluation of a backbone on `split`: per task {loss, token_accuracy}, slot accuracy of greedy
@@ -83,6 +108,8 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
 struct PretrainResult {
   nlohmann::json metrics;  // final evaluation, history of validations, steps, examples seen
   nlohmann::json spent;    // BudgetMeter::spent()
+  bool resumed = false;    // continued from a checkpoint (not a result: the metrics are the same)
+  bool simulated = false;  // the dataset came from ShopWorld
 };
 
 // Trains from scratch (or resumes from `checkpoint_dir` when it holds a checkpoint with optimizer

@@ -8,13 +8,17 @@
 #include "harness/budget.h"
 #include "harness/config.h"
 #include "harness/error.h"
+#include "harness/files.h"
 #include "harness/fused_adamw.h"
+#include "harness/json_fields.h"
 #include "harness/plugins.h"
 #include "harness/progress.h"
 #include "harness/seeds.h"
+#include "harness/trainer.h"
 #include "methods/backbone/checkpoint.h"
 #include "methods/backbone/tokenizer.h"
 #include "methods/pretraining/tasks.h"
+#include "methods/register.h"
 #include "rewards/ad_set.h"
 #include "rewards/losses.h"
 
@@ -49,31 +53,23 @@ struct Options {
   double point_weight = 0.5;
   double ctr_scale = 100.0;
 
-  static nlohmann::json defaults() {
-    const Options o;
-    return {{"checkpoint", o.checkpoint},
-            {"pretrained", o.pretrained},
-            {"batch_size", o.batch_size},
-            {"eval_batch_size", o.eval_batch_size},
-            {"lr", o.lr},
-            {"weight_decay", o.weight_decay},
-            {"warmup_steps", o.warmup_steps},
-            {"grad_clip", o.grad_clip},
-            {"point_weight", o.point_weight},
-            {"ctr_scale", o.ctr_scale}};
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("checkpoint", o.checkpoint);
+    f("pretrained", o.pretrained);
+    f("batch_size", o.batch_size);
+    f("eval_batch_size", o.eval_batch_size);
+    f("lr", o.lr);
+    f("weight_decay", o.weight_decay);
+    f("warmup_steps", o.warmup_steps);
+    f("grad_clip", o.grad_clip);
+    f("point_weight", o.point_weight);
+    f("ctr_scale", o.ctr_scale);
   }
+  static nlohmann::json defaults() { return fields_to_json(Options{}); }
   static Options from_json(const nlohmann::json& j) {
     Options o;
-    o.checkpoint = j.at("checkpoint").get<std::string>();
-    o.pretrained = j.at("pretrained").get<bool>();
-    o.batch_size = j.at("batch_size").get<int64_t>();
-    o.eval_batch_size = j.at("eval_batch_size").get<int64_t>();
-    o.lr = j.at("lr").get<double>();
-    o.weight_decay = j.at("weight_decay").get<double>();
-    o.warmup_steps = j.at("warmup_steps").get<int64_t>();
-    o.grad_clip = j.at("grad_clip").get<double>();
-    o.point_weight = j.at("point_weight").get<double>();
-    o.ctr_scale = j.at("ctr_scale").get<double>();
+    fields_from_json(o, j, "reward model caig");
     if (o.batch_size < 1 || o.eval_batch_size < 1)
       fail("caig reward model: batch sizes must be positive");
     return o;
@@ -92,6 +88,41 @@ class CaigRewardModel : public RewardModel {
 
   bool trainable() const override { return true; }
   bool has_ctr() const override { return true; }
+  bool needs_pretrained_backbone() const override {
+    return options_.pretrained && options_.checkpoint.empty();
+  }
+  bool savable() const override { return static_cast<bool>(net_); }
+
+  // backbone.json (its options), tokenizer.json, net.pt (backbone and heads), info.json.
+  void save(const std::filesystem::path& dir) const override {
+    if (!net_) fail("reward model caig has not been trained; nothing to save");
+    write_json_atomic(dir / "backbone.json", net_->lm->options().to_json());
+    write_json_atomic(dir / "tokenizer.json", tokenizer_.to_json());
+    write_json_atomic(dir / "info.json", info_);
+    torch::serialize::OutputArchive archive;
+    net_->save(archive);
+    archive.save_to((dir / "net.pt").string());
+  }
+
+  void load(const std::filesystem::path& dir, const std::string& device) override {
+    for (const char* f : {"backbone.json", "tokenizer.json", "info.json", "net.pt"})
+      if (!std::filesystem::exists(dir / f))
+        fail("saved caig reward model {}: no {}", dir.string(), f);
+    device_ = device;
+    tokenizer_ = backbone::Tokenizer::from_json(read_json(dir / "tokenizer.json"));
+    const auto options = backbone::BackboneOptions::from_json(read_json(dir / "backbone.json"));
+    net_ = CaigRewardNet(backbone::MultimodalLM(options, tokenizer_.vocab_info()));
+    try {
+      torch::serialize::InputArchive archive;
+      archive.load_from((dir / "net.pt").string(), torch::Device(device_));
+      net_->load(archive);
+    } catch (const c10::Error& e) {
+      fail("saved caig reward model {}: cannot load net.pt: {}", dir.string(),
+           e.what_without_backtrace());
+    }
+    net_->to(torch::Device(device_));
+    info_ = read_json(dir / "info.json");
+  }
 
   void train(TrainContext& ctx) override {
     device_ = ctx.device;
@@ -100,65 +131,24 @@ class CaigRewardModel : public RewardModel {
     if (t.pairs.empty()) fail("caig reward model: the training set has no pairs");
     FusedAdamW opt(net_->parameters(),
                    torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay));
-    Rng rng(derive_seed(ctx.seed, "batches"));
-    const auto smoothed =
-        rewards::smoothed_ctr(torch::tensor(t.clicks), torch::tensor(t.impressions));
-    const auto smoothed_a = smoothed.accessor<float, 1>();
-    std::vector<int64_t> order(t.pairs.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-    size_t cursor = order.size();
     net_->train();
-    Progress progress("training caig reward model", 0);
-    int64_t steps = 0;
-    torch::Tensor last_loss;
-    while (!ctx.meter.exhausted()) {
-      std::vector<PairIndex> pairs;
-      std::vector<int64_t> labels;
-      auto target = torch::empty({options_.batch_size, 2});
-      for (int64_t i = 0; i < options_.batch_size; ++i) {
-        if (cursor == order.size()) {  // a new epoch: reshuffle (seeded)
-          for (size_t k = order.size(); k > 1; --k)
-            std::swap(order[k - 1],
-                      order[static_cast<size_t>(rng.uniform_index(static_cast<int64_t>(k)))]);
-          cursor = 0;
-        }
-        const auto idx = static_cast<size_t>(order[cursor++]);
-        PairIndex pr = t.pairs[idx];
-        int label = t.labels[idx];
-        if (rng.bernoulli(0.5)) {  // the better ad goes left or right at random
-          std::swap(pr.left, pr.right);
-          label = 1 - label;
-        }
-        pairs.push_back(pr);
-        labels.push_back(label);
-        target[i][0] = smoothed_a[pr.left] * options_.ctr_scale;
-        target[i][1] = smoothed_a[pr.right] * options_.ctr_scale;
-      }
-      const double warm =
-          std::min(1.0, static_cast<double>(steps + 1) /
-                            static_cast<double>(std::max<int64_t>(1, options_.warmup_steps)));
-      for (auto& g : opt.param_groups()) g.options().set_lr(options_.lr * warm);
-      const auto [logits, point] = forward(t.ads, pairs);
-      const auto dev = torch::Device(device_);
-      const auto loss = rewards::caig_pair_loss(logits, torch::tensor(labels).to(dev), point,
-                                                target.to(dev), options_.point_weight);
-      release_gradients(net_->parameters());
-      loss.backward();
-      if (options_.grad_clip > 0)
-        torch::nn::utils::clip_grad_norm_(net_->parameters(), options_.grad_clip);
-      opt.step();
-      ctx.meter.add_samples(2 * options_.batch_size);
-      ctx.meter.add_steps();
-      ++steps;
-      last_loss = loss.detach();
-      if (steps % 10 == 0) progress.set(steps);
-    }
-    progress.finish();
-    info_ = {{"steps", steps},
-             {"last_loss", last_loss.defined() ? last_loss.item<double>() : 0.0},
+    TrainerOptions topt;
+    topt.batch_size = options_.batch_size;
+    topt.lr = options_.lr;
+    topt.warmup_steps = options_.warmup_steps;
+    topt.grad_clip = options_.grad_clip;
+    topt.label = "training caig reward model";
+    PairTask task(*this, t, derive_seed(ctx.seed, "sides"));
+    Trainer trainer(topt, ctx.meter, derive_seed(ctx.seed, "batches"));
+    trainer.run(task, net_->parameters(), opt);
+    info_ = {{"steps", trainer.step()},
+             {"last_loss", task.last_loss.defined() ? task.last_loss.item<double>() : 0.0},
              {"parameters", parameter_count()},
              {"pretrained", options_.pretrained},
-             {"checkpoint", checkpoint_.string()},
+             // A path inside the run would make two runs' metrics differ by their directories.
+             {"checkpoint", !options_.pretrained          ? "none (from scratch)"
+                            : options_.checkpoint.empty() ? "the run's pretrained backbone"
+                                                          : options_.checkpoint},
              {"input", "composite left|right image + <bos> title attributes <judge>"}};
   }
 
@@ -190,6 +180,48 @@ class CaigRewardModel : public RewardModel {
   nlohmann::json info() const override { return info_; }
 
  private:
+  // The trainer's view of the pairs: an epoch is every training pair once; each draw puts the
+  // better ad left or right by a coin that is a pure function of (seed, epoch, pair).
+  struct PairTask : TrainTask {
+    CaigRewardModel& m;
+    const TrainingSet& t;
+    uint64_t sides_seed;
+    torch::Tensor smoothed, loss, last_loss;
+    PairTask(CaigRewardModel& model, const TrainingSet& train, uint64_t seed)
+        : m(model), t(train), sides_seed(seed) {
+      smoothed = rewards::smoothed_ctr(torch::tensor(t.clicks), torch::tensor(t.impressions));
+    }
+    int64_t epoch_size() const override { return static_cast<int64_t>(t.pairs.size()); }
+    int64_t prepare(int64_t, const std::vector<Draw>& draws, int64_t) override {
+      const auto smoothed_a = smoothed.accessor<float, 1>();
+      std::vector<PairIndex> pairs;
+      std::vector<int64_t> labels;
+      auto target = torch::empty({static_cast<int64_t>(draws.size()), 2});
+      for (size_t i = 0; i < draws.size(); ++i) {
+        const auto idx = static_cast<size_t>(draws[i].example);
+        PairIndex pr = t.pairs[idx];
+        int label = t.labels[idx];
+        Rng coin(derive_seed(derive_seed(sides_seed, static_cast<uint64_t>(draws[i].epoch)),
+                             static_cast<uint64_t>(idx)));
+        if (coin.bernoulli(0.5)) {
+          std::swap(pr.left, pr.right);
+          label = 1 - label;
+        }
+        pairs.push_back(pr);
+        labels.push_back(label);
+        target[static_cast<int64_t>(i)][0] = smoothed_a[pr.left] * m.options_.ctr_scale;
+        target[static_cast<int64_t>(i)][1] = smoothed_a[pr.right] * m.options_.ctr_scale;
+      }
+      const auto [logits, point] = m.forward(t.ads, pairs);
+      const auto dev = torch::Device(m.device_);
+      loss = rewards::caig_pair_loss(logits, torch::tensor(labels).to(dev), point, target.to(dev),
+                                     m.options_.point_weight);
+      return 2 * static_cast<int64_t>(draws.size());
+    }
+    torch::Tensor shard_loss(int64_t) override { return loss; }
+    void after_step(int64_t) override { last_loss = loss.detach(); }
+  };
+
   void build(const TrainContext& ctx) {
     torch::manual_seed(derive_seed(ctx.seed, "init"));
     backbone::MultimodalLM lm{nullptr};
@@ -277,14 +309,18 @@ class CaigRewardModel : public RewardModel {
 };
 
 }  // namespace
+}  // namespace caig::reward
 
-void register_plugins(Plugins& p) {
+namespace caig::methods {
+
+void register_caig_reward_model(Plugins& p) {
   p.reward_models.add("caig",
                       "CAIG's reward model (paper section 4): pretrained backbone over the two ads "
                       "side by side + caption and attributes; pair head CE + 0.5 point-branch MSE",
-                      Options::defaults(), [](const nlohmann::json& cfg, const PluginContext& ctx) {
-                        return std::make_unique<CaigRewardModel>(cfg, ctx);
+                      reward::Options::defaults(),
+                      [](const nlohmann::json& cfg, const PluginContext& ctx) {
+                        return std::make_unique<reward::CaigRewardModel>(cfg, ctx);
                       });
 }
 
-}  // namespace caig::reward
+}  // namespace caig::methods

@@ -12,10 +12,6 @@
 
 #include "methods/backbone/multimodal_lm.h"
 
-namespace caig {
-struct Plugins;
-}
-
 namespace caig::reward {
 
 struct CaigRewardNetImpl : torch::nn::Module {
@@ -28,7 +24,5 @@ struct CaigRewardNetImpl : torch::nn::Module {
   torch::nn::Linear pair_head{nullptr}, point_head{nullptr};
 };
 TORCH_MODULE(CaigRewardNet);
-
-void register_plugins(Plugins& p);  // the `caig` reward model
 
 }  // namespace caig::reward

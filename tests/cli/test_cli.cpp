@@ -13,39 +13,12 @@
 
 #include "harness/blas_kernels.h"
 #include "harness/files.h"
+#include "tests/cli/cli_util.h"
 #include "tests/support/test_util.h"
 
 namespace fs = std::filesystem;
 using testing::HasSubstr;
-
-namespace {
-
-struct Result {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-// `env_prefix` goes before the binary (e.g. "env -u OMP_NUM_THREADS").
-Result run_caig(const std::string& args, const std::string& env_prefix = "") {
-  const std::string cmd = env_prefix + " " + CAIG_BINARY + " --quiet " + args + " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  return {WEXITSTATUS(status), out};
-}
-
-fs::path scratch(const std::string& name) {
-  const fs::path p = caig::testing::process_temp_dir() / name;
-  fs::remove_all(p);
-  fs::create_directories(p.parent_path());
-  return p;
-}
-
-const std::string kPaper = std::string(CAIG_SOURCE_DIR) + "/experiments/paper.toml";
-
-}  // namespace
+using namespace caig_cli_test;
 
 TEST(Cli, ListShowsPluginsByKind) {
   const auto r = run_caig("list");
@@ -137,11 +110,24 @@ TEST(Cli, RunWritesACompleteRunAndReportReRenders) {
   const auto r = run_caig("run " + kPaper + " --preset smoke --out " + dir.string());
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* f :
-       {"config.json", "env.json", "metrics.json", "budget.json", "report.md",
-        "records/world_pairs.jsonl", "tables/world_calibration.md", "tables/world_calibration.tex",
-        "tables/world_calibration.csv", "data/manifest.jsonl", "tables/pretraining.md",
-        "checkpoints/pretrained/model.pt", "checkpoints/pretrained/tokenizer.json"})
+       {"config.json", "env.json", "metrics.json", "budget.json", "timing.json", "report.md",
+        "stages/world/records.jsonl", "tables/world_calibration.md", "tables/world_calibration.tex",
+        "tables/world_calibration.csv", "stages/world/data/manifest.jsonl", "tables/pretraining.md",
+        "stages/pretrain/checkpoint/model.pt", "stages/pretrain/checkpoint/tokenizer.json"})
     EXPECT_TRUE(fs::exists(dir / f)) << f;
+  // Every stage's folder: its metrics with their schema version, budget, records, and stage.json
+  // complete with the hash of its dependencies and of every file it wrote.
+  for (const char* stage : {"world", "pretrain", "reward_accuracy"}) {
+    const auto record = caig::read_json(dir / "stages" / stage / "stage.json");
+    EXPECT_TRUE(record["complete"].get<bool>()) << stage;
+    EXPECT_EQ(record["hash"].get<std::string>().size(), 32u) << stage;
+    EXPECT_TRUE(record["outputs"].contains("metrics.json")) << stage;
+    EXPECT_EQ(caig::read_json(dir / "stages" / stage / "metrics.json")["schema_version"], 1);
+  }
+  EXPECT_TRUE(
+      caig::read_json(dir / "stages/pretrain/stage.json")["dependencies"]["inputs"].contains(
+          "world/data"));
+  EXPECT_THAT(r.output, HasSubstr("stage world: running (no earlier run)"));
   const auto cfg = caig::read_json(dir / "config.json");
   EXPECT_EQ(cfg["run"]["preset"], "smoke");
   EXPECT_EQ(cfg["world"]["products"], 300);
@@ -181,16 +167,18 @@ TEST(Cli, RunWritesACompleteRunAndReportReRenders) {
   for (const char* f :
        {"tables/reward_accuracy.md", "tables/reward_accuracy.tex", "tables/reward_accuracy.csv",
         "figures/reward_accuracy.png", "figures/reward_accuracy.svg", "figures/reward_accuracy.gp",
-        "records/reward_accuracy.jsonl"})
+        "stages/reward_accuracy/records.jsonl",
+        "stages/reward_accuracy/models/commercial/vam/seed0/reward_model.json",
+        "stages/reward_accuracy/models/public/caig/seed0/net.pt"})
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   // eval-rm: one model against the stored table.
-  const auto ev = run_caig("eval-rm --preset smoke --data " + (dir / "data").string() +
+  const auto ev = run_caig("eval-rm --preset smoke --data " + (dir / "stages/world/data").string() +
                            " --model lr --baseline " + dir.string());
   EXPECT_EQ(ev.status, 0) << ev.output;
   EXPECT_THAT(ev.output, HasSubstr("| lr (eval-rm) |"));
   EXPECT_THAT(ev.output, HasSubstr("| oracle |"));
-  const auto ev_bad =
-      run_caig("eval-rm --preset smoke --data " + (dir / "data").string() + " --model nope");
+  const auto ev_bad = run_caig("eval-rm --preset smoke --data " +
+                               (dir / "stages/world/data").string() + " --model nope");
   EXPECT_EQ(ev_bad.status, 2);
   EXPECT_THAT(ev_bad.output, HasSubstr("unknown reward model 'nope'"));
   const std::string report = caig::read_file(dir / "report.md");
@@ -286,7 +274,7 @@ TEST(Cli, PretrainWritesACheckpointAndResumes) {
   const auto m = caig::read_json(ck / "pretrain_metrics.json");
   EXPECT_EQ(m["metrics"]["steps"], 24);
   EXPECT_GT(m["metrics"]["examples_seen"].get<int>(), m["metrics"]["train_examples"].get<int>());
-  EXPECT_EQ(m["metrics"]["resumed"], true);
+  EXPECT_EQ(m["resumed"], true);
   EXPECT_EQ(m["metrics"]["synthetic_ads"]["ads"], 16);  // the smoke preset renders a few
   EXPECT_EQ(m["metrics"]["synthetic_ads"]["renderer"], "procedural");
   // Config errors name the setting (each run stops before it writes anything).
@@ -380,7 +368,7 @@ TEST(Cli, PretrainFitsItsScheduleToTheTimeCapAndKeepsItOnResume) {
   const auto more = run_caig(capped + " --resume");
   ASSERT_EQ(more.status, 0) << more.output;
   const auto m2 = caig::read_json(ck / "pretrain_metrics.json")["metrics"];
-  EXPECT_EQ(m2["resumed"], true);
+  EXPECT_EQ(caig::read_json(ck / "pretrain_metrics.json")["resumed"], true);
   EXPECT_GT(m2["schedule"]["fits"].get<int64_t>(), s["fits"].get<int64_t>());
   EXPECT_LE(m2["final_lr_fraction"].get<double>(), m["final_lr_fraction"].get<double>());
   EXPECT_NEAR(caig::read_json(ck / "trainer_state.json")["last_lr"].get<double>(),

@@ -20,46 +20,40 @@ fs::path fresh(const std::string& name) {
 }
 }  // namespace
 
-TEST(RunDir, AppearsOnlyOnCommit) {
-  const auto final_dir = fresh("commit");
+TEST(RunDir, OpensAnEmptyOrRunDirectoryUnderALock) {
+  const auto dir = fresh("run");
   {
-    caig::RunDir d(final_dir, false);
+    caig::RunDir d(dir);
+    EXPECT_TRUE(caig::is_run_dir(dir));
     d.write_json("metrics.json", {{"a", 1}});
-    EXPECT_FALSE(fs::exists(final_dir));
-    d.commit();
-    EXPECT_TRUE(fs::exists(final_dir / "metrics.json"));
+    EXPECT_EQ(d.stage_dir("world"), dir / "stages" / "world");
+    // A second writer while the first holds it is refused.
+    try {
+      caig::RunDir other(dir);
+      FAIL() << "two writers";
+    } catch (const caig::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("in use by another caig process"), std::string::npos)
+          << e.what();
+    }
   }
-  EXPECT_EQ(caig::read_json(final_dir / "metrics.json")["a"], 1);
-  EXPECT_THROW(caig::RunDir(final_dir, false), caig::Error);  // exists: needs --force
+  caig::RunDir again(dir);  // released: reopened to resume
+  EXPECT_EQ(caig::read_json(dir / "metrics.json")["a"], 1);
 }
 
-TEST(RunDir, FailedRunNeverLooksComplete) {
-  const auto final_dir = fresh("failed");
+TEST(RunDir, RefusesADirectoryThatIsNotARun) {
+  const auto dir = fresh("not_a_run");
+  fs::create_directories(dir);
+  caig::write_file_atomic(dir / "thesis.tex", "mine");
   try {
-    caig::RunDir d(final_dir, false);
-    d.write_json("metrics.json", {{"half", true}});
-    throw std::runtime_error("stage crashed");
-  } catch (const std::runtime_error&) {
+    caig::RunDir d(dir);
+    FAIL() << "wrote into a directory that is not a run";
+  } catch (const caig::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is not a run directory"), std::string::npos) << e.what();
   }
-  EXPECT_FALSE(fs::exists(final_dir));
-  EXPECT_TRUE(fs::exists(final_dir.string() + ".failed"));
-}
-
-TEST(RunDir, OverwriteReplacesOnlyAfterCompletion) {
-  const auto final_dir = fresh("overwrite");
-  {
-    caig::RunDir d(final_dir, false);
-    d.write_text("old.txt", "old");
-    d.commit();
-  }
-  {
-    caig::RunDir d(final_dir, true);
-    d.write_text("new.txt", "new");
-    EXPECT_TRUE(fs::exists(final_dir / "old.txt"));  // still the old run while running
-    d.commit();
-  }
-  EXPECT_FALSE(fs::exists(final_dir / "old.txt"));
-  EXPECT_TRUE(fs::exists(final_dir / "new.txt"));
+  EXPECT_FALSE(fs::exists(dir / "run.json"));
+  const auto empty = fresh("empty");
+  fs::create_directories(empty);
+  EXPECT_NO_THROW(caig::RunDir{empty});
 }
 
 TEST(Files, AtomicWriteLeavesNoTemporaries) {

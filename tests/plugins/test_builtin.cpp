@@ -67,7 +67,6 @@ TEST(Registry, BuiltinPluginsAreAllRegistered) {
             (std::vector<std::string>{"cg4ctr_json", "creative_ranking", "shopworld_commercial",
                                       "shopworld_dir", "shopworld_public"}));
   EXPECT_EQ(p.renderers.names(), (std::vector<std::string>{"procedural"}));
-  EXPECT_EQ(p.metrics.names(), (std::vector<std::string>{"world_calibration"}));
   EXPECT_EQ(p.reports.names(),
             (std::vector<std::string>{"pretraining", "reward_accuracy", "world_calibration"}));
   EXPECT_EQ(p.stages.names(), (std::vector<std::string>{"pretrain", "reward_accuracy", "world"}));

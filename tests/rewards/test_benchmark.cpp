@@ -10,7 +10,7 @@
 #include "baselines/register.h"
 #include "harness/error.h"
 #include "harness/plugins.h"
-#include "methods/reward/caig_reward_model.h"
+#include "methods/register.h"
 #include "reports/reward_accuracy_report.h"
 #include "reward_fixture.h"
 #include "rewards/benchmark.h"
@@ -25,7 +25,7 @@ void register_once() {
   static std::once_flag once;
   std::call_once(once, [] {
     baselines::register_plugins(plugins());
-    reward::register_plugins(plugins());
+    methods::register_plugins(plugins());
     rewards::register_plugins(plugins());
   });
 }

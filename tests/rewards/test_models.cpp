@@ -10,7 +10,7 @@
 #include "harness/budget.h"
 #include "harness/error.h"
 #include "harness/plugins.h"
-#include "methods/reward/caig_reward_model.h"
+#include "methods/register.h"
 #include "reward_fixture.h"
 #include "rewards/ad_set.h"
 #include "rewards/register.h"
@@ -23,7 +23,7 @@ Plugins& reward_plugins() {
   static Plugins p = [] {
     Plugins q;
     baselines::register_plugins(q);
-    reward::register_plugins(q);
+    methods::register_plugins(q);
     rewards::register_plugins(q);
     return q;
   }();

@@ -2,7 +2,11 @@
 // several steps), the same saved state, and release_gradients.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
+
+#include <unistd.h>
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -200,6 +204,57 @@ TEST(FusedAdamW, ReleasedGradientsLeaveAParameterAlone) {
   opt.step();
   EXPECT_TRUE(torch::equal(params[1], after_first));
   EXPECT_FALSE(torch::equal(after_first, before));  // the first step did move it
+}
+
+}  // namespace
+}  // namespace caig
+
+namespace caig {
+namespace {
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// LibTorch's own archive keys the state by each parameter's address, so the same state is other
+// bytes in another process; save_adamw_state keys it by position: the same state, the same
+// bytes, and it loads back into an optimizer that then steps as the original does.
+TEST(AdamWState, SameStateSameBytesAndARoundTripStepsAlike) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("caig_adamw_state_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto a_params = make_params(), b_params = make_params();
+  FusedAdamW a(a_params, AdamWOptions(1e-2).weight_decay(0.1));
+  FusedAdamW b(b_params, AdamWOptions(1e-2).weight_decay(0.1));
+  step_both(a, a_params, b, b_params, 0, 3);
+  // (The archive names its records after the file, so both go to a file of one name.)
+  std::filesystem::create_directories(dir / "a");
+  std::filesystem::create_directories(dir / "b");
+  save_adamw_state(a, (dir / "a/state.pt").string());
+  save_adamw_state(b, (dir / "b/state.pt").string());
+  EXPECT_TRUE(file_bytes((dir / "a/state.pt").string()) ==
+              file_bytes((dir / "b/state.pt").string()));
+
+  // Load into a fresh optimizer over copies of a's parameters; both then step alike.
+  std::vector<torch::Tensor> c_params;
+  for (const auto& p : a_params) c_params.push_back(p.detach().clone().requires_grad_());
+  FusedAdamW c(c_params, AdamWOptions(0.5));  // options too come from the file
+  load_adamw_state(c, (dir / "a/state.pt").string());
+  EXPECT_DOUBLE_EQ(static_cast<AdamWOptions&>(c.param_groups()[0].options()).lr(), 1e-2);
+  step_both(a, a_params, c, c_params, 3, 5);
+  for (size_t i = 0; i < a_params.size(); ++i)
+    EXPECT_TRUE(torch::equal(a_params[i], c_params[i])) << i;
+
+  // A state for other parameters is refused.
+  std::vector<torch::Tensor> other = {torch::zeros({7}).requires_grad_(),
+                                      torch::zeros({5}).requires_grad_(),
+                                      torch::zeros({}).requires_grad_()};
+  FusedAdamW d(other, AdamWOptions(1e-2));
+  EXPECT_THROW(load_adamw_state(d, (dir / "a/state.pt").string()), c10::Error);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,0 +1,288 @@
+// The stage contract end to end (harness/stage.h, harness/runner.h): a finished run is reused, a
+// changed stage config reruns only that stage, a corrupt artifact is rerun and never used, the
+// stage order is checked before anything runs, a killed or interrupted run resumes to the same
+// files as an uninterrupted one, and every saved reward model scores as it did when it was saved.
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness/files.h"
+#include "tests/cli/cli_util.h"
+
+namespace fs = std::filesystem;
+using namespace caig_cli_test;
+using testing::HasSubstr;
+using testing::Not;
+
+namespace {
+
+// The results without what measures time or memory (device seconds, wall seconds, peak memory),
+// which no two runs share.
+nlohmann::json strip_measured(const nlohmann::json& j) {
+  if (j.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : j) out.push_back(strip_measured(v));
+    return out;
+  }
+  if (!j.is_object()) return j;
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [k, v] : j.items()) {
+    if (k.find("seconds") != std::string::npos || k.find("peak_memory") != std::string::npos)
+      continue;
+    out[k] = strip_measured(v);
+  }
+  return out;
+}
+
+// The recorded hashes of a stage's files under `prefix` (e.g. the checkpoint's).
+nlohmann::json recorded_files(const fs::path& run, const std::string& stage,
+                              const std::string& prefix) {
+  nlohmann::json out = nlohmann::json::object();
+  const auto record = caig::read_json(run / "stages" / stage / "stage.json");
+  for (const auto& [rel, entry] : record.at("outputs").items())
+    if (rel.rfind(prefix, 0) == 0) out[rel] = entry;
+  return out;
+}
+
+// Starts `caig <args>` in the background with its output in `log`; returns its pid.
+pid_t start_caig(const std::string& args, const fs::path& log) {
+  const std::string cmd =
+      std::string("exec ") + CAIG_BINARY + " --quiet " + args + " > " + log.string() + " 2>&1";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Waits until `path` exists (true) or `pid` has exited (false).
+bool wait_for_file(const fs::path& path, pid_t pid) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(path)) return true;
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return fs::exists(path);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return false;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Pretraining long enough, with checkpoints every few steps, to be stopped part-way through.
+const std::string kResumable =
+    " --preset smoke --set pretrain.max_steps=60 --set pretrain.eval_every=5";
+
+void expect_same_results(const fs::path& a, const fs::path& b) {
+  EXPECT_EQ(caig::read_file(a / "stages/world/data/manifest.jsonl"),
+            caig::read_file(b / "stages/world/data/manifest.jsonl"));
+  const auto ck = recorded_files(a, "pretrain", "checkpoint/");
+  EXPECT_GT(ck.size(), 3u);
+  EXPECT_EQ(ck, recorded_files(b, "pretrain", "checkpoint/"));
+  EXPECT_EQ(recorded_files(a, "reward_accuracy", "models/"),
+            recorded_files(b, "reward_accuracy", "models/"));
+  EXPECT_EQ(strip_measured(caig::read_json(a / "metrics.json")),
+            strip_measured(caig::read_json(b / "metrics.json")));
+  // (The reward tables carry device seconds per seed; their figures are in metrics.json.)
+  for (const char* t : {"world_calibration.csv", "pretraining.csv"})
+    EXPECT_EQ(caig::read_file(a / "tables" / t), caig::read_file(b / "tables" / t)) << t;
+  EXPECT_EQ(caig::read_file(a / "stages/reward_accuracy/records.jsonl"),
+            caig::read_file(b / "stages/reward_accuracy/records.jsonl"));
+}
+
+}  // namespace
+
+TEST(RunResume, ReusesFinishedStagesAndRerunsWhatChangedOrBroke) {
+  const auto dir = scratch("resume_reuse");
+  const std::string run = "run " + kPaper + " --preset smoke --out " + dir.string();
+  ASSERT_EQ(run_caig(run).status, 0);
+  const std::string metrics = caig::read_file(dir / "metrics.json");
+  const auto model_pt = recorded_files(dir, "pretrain", "checkpoint/model.pt");
+
+  // Again: every stage reused, the same assembled results.
+  const auto again = run_caig(run);
+  ASSERT_EQ(again.status, 0) << again.output;
+  for (const char* stage : {"world", "pretrain", "reward_accuracy"})
+    EXPECT_THAT(again.output, HasSubstr(std::string("stage ") + stage + ": reused")) << stage;
+  EXPECT_THAT(again.output,
+              HasSubstr("stages reused: world, pretrain, reward_accuracy; ran: none"));
+  EXPECT_EQ(caig::read_file(dir / "metrics.json"), metrics);
+  const auto timing = caig::read_json(dir / "timing.json")["stages"];
+  ASSERT_EQ(timing.size(), 3u);
+  EXPECT_EQ(timing[1]["stage"], "pretrain");
+  EXPECT_TRUE(timing[1]["reused"].get<bool>());
+
+  // One key of [stages.reward_accuracy]: world and pretraining reused, the reward stage reruns.
+  const std::string changed = run + " --set stages.reward_accuracy.bootstrap=50";
+  const auto c = run_caig(changed);
+  ASSERT_EQ(c.status, 0) << c.output;
+  EXPECT_THAT(c.output, HasSubstr("stage world: reused"));
+  EXPECT_THAT(c.output, HasSubstr("stage pretrain: reused"));
+  EXPECT_THAT(c.output, HasSubstr("stage reward_accuracy: running (its dependencies changed"));
+  EXPECT_EQ(caig::read_json(dir / "metrics.json")["reward_accuracy"]["bootstrap"], 50);
+
+  // A truncated checkpoint is seen by the hash check and rerun (to the same bytes), never used;
+  // the stages after it rerun too.
+  const fs::path pt = dir / "stages/pretrain/checkpoint/model.pt";
+  fs::resize_file(pt, fs::file_size(pt) / 2);
+  const auto t = run_caig(changed);
+  ASSERT_EQ(t.status, 0) << t.output;
+  EXPECT_THAT(t.output, HasSubstr("stage world: reused"));
+  EXPECT_THAT(t.output, HasSubstr("stage pretrain: running (its files differ from those "
+                                  "recorded: changed checkpoint/model.pt"));
+  EXPECT_THAT(t.output, HasSubstr("stage reward_accuracy: running (an earlier stage ran)"));
+  EXPECT_EQ(recorded_files(dir, "pretrain", "checkpoint/model.pt"), model_pt);
+
+  // A missing file of the world's dataset likewise.
+  fs::remove(dir / "stages/world/data/pairs.jsonl");
+  const auto m = run_caig(changed);
+  ASSERT_EQ(m.status, 0) << m.output;
+  EXPECT_THAT(m.output, HasSubstr("stage world: running (its files differ from those recorded: "
+                                  "missing data/pairs.jsonl"));
+
+  // --from and --force.
+  const auto from = run_caig(changed + " --from reward_accuracy");
+  ASSERT_EQ(from.status, 0) << from.output;
+  EXPECT_THAT(from.output, HasSubstr("stage pretrain: reused"));
+  EXPECT_THAT(from.output, HasSubstr("stage reward_accuracy: running (--from reward_accuracy)"));
+  const auto force = run_caig(changed + " --force");
+  ASSERT_EQ(force.status, 0) << force.output;
+  EXPECT_THAT(force.output, HasSubstr("stage world: running (--force)"));
+  EXPECT_THAT(force.output, HasSubstr("ran: world, pretrain, reward_accuracy"));
+  const auto bad_from = run_caig(changed + " --from nope");
+  EXPECT_EQ(bad_from.status, 2);
+  EXPECT_THAT(bad_from.output, HasSubstr("--from nope: no such stage in run.stages"));
+
+  // A directory that is not a run is never written into.
+  const auto other = scratch("resume_not_a_run");
+  fs::create_directories(other);
+  std::ofstream(other / "notes.txt") << "mine";
+  const auto refused = run_caig("run " + kPaper + " --preset smoke --out " + other.string());
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_THAT(refused.output, HasSubstr("is not a run directory"));
+}
+
+TEST(RunResume, StageOrderIsCheckedBeforeAnythingRuns) {
+  const auto dir = scratch("resume_order");
+  const auto r = run_caig("run " + kPaper +
+                          " --preset smoke --set 'run.stages=[\"world\", \"reward_accuracy\"]' "
+                          "--set 'run.reports=[\"reward_accuracy\"]' --out " +
+                          dir.string());
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.output, HasSubstr("stage 'reward_accuracy' reads 'checkpoint' of stage 'pretrain' "
+                                  "(reward model 'caig' starts from the pretrained backbone), but "
+                                  "run.stages = [world, reward_accuracy] has no 'pretrain' before "
+                                  "'reward_accuracy'"));
+  EXPECT_FALSE(fs::exists(dir));
+  const auto swapped = run_caig("run " + kPaper +
+                                " --preset smoke --set 'run.stages=[\"pretrain\", \"world\"]' "
+                                "--set 'run.reports=[\"pretraining\"]' --out " +
+                                dir.string());
+  EXPECT_EQ(swapped.status, 2);
+  EXPECT_THAT(swapped.output, HasSubstr("stage 'pretrain' reads 'data' of stage 'world'"));
+  const auto report = run_caig("run " + kPaper +
+                               " --preset smoke --set 'run.stages=[\"world\"]' --set "
+                               "'run.reports=[\"pretraining\"]' --out " +
+                               dir.string());
+  EXPECT_EQ(report.status, 2);
+  EXPECT_THAT(report.output, HasSubstr("report 'pretraining' reads the metrics of stage "
+                                       "'pretrain', which run.stages = [world] does not include"));
+  EXPECT_FALSE(fs::exists(dir));
+  // Without a model that needs the backbone, the reward table needs no pretraining.
+  const auto ok = run_caig("run " + kPaper +
+                           " --preset smoke --set 'run.stages=[\"world\", \"reward_accuracy\"]' "
+                           "--set 'run.reports=[\"reward_accuracy\"]' --set "
+                           "'stages.reward_accuracy.models=[\"lr\", \"random\"]' --out " +
+                           dir.string());
+  EXPECT_EQ(ok.status, 0) << ok.output;
+}
+
+TEST(RunResume, KilledOrInterruptedRunsResumeToTheSameFiles) {
+  const auto whole = scratch("resume_whole"), killed = scratch("resume_killed"),
+             stopped = scratch("resume_stopped");
+  ASSERT_EQ(run_caig("run " + kPaper + kResumable + " --out " + whole.string()).status, 0);
+
+  // SIGKILL once pretraining has saved its first checkpoint.
+  const std::string args = "run " + kPaper + kResumable + " --out ";
+  const pid_t pid = start_caig(args + killed.string(), killed.string() + ".log");
+  ASSERT_TRUE(wait_for_file(killed / "stages/pretrain/checkpoint/trainer_state.json", pid));
+  ::kill(pid, SIGKILL);
+  EXPECT_EQ(wait_exit(pid), 128 + SIGKILL);
+  EXPECT_FALSE(caig::read_json(killed / "stages/pretrain/stage.json")["complete"].get<bool>());
+  EXPECT_FALSE(fs::exists(killed / "metrics.json"));
+  const auto resumed = run_caig(args + killed.string());
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_THAT(resumed.output, HasSubstr("stage world: reused"));
+  EXPECT_THAT(resumed.output, HasSubstr("stage pretrain: resuming"));
+  expect_same_results(whole, killed);
+
+  // SIGTERM: the stage stops at a step boundary, says how to resume, and stays incomplete.
+  const pid_t pid2 = start_caig(args + stopped.string(), stopped.string() + ".log");
+  ASSERT_TRUE(wait_for_file(stopped / "stages/pretrain/checkpoint/trainer_state.json", pid2));
+  ::kill(pid2, SIGTERM);
+  EXPECT_EQ(wait_exit(pid2), 130);
+  const std::string log = caig::read_file(stopped.string() + ".log");
+  EXPECT_THAT(log, HasSubstr("interrupted by SIGTERM"));
+  EXPECT_THAT(log, HasSubstr("stage 'pretrain' stays incomplete"));
+  EXPECT_THAT(log, HasSubstr("Resume with:"));
+  EXPECT_FALSE(caig::read_json(stopped / "stages/pretrain/stage.json")["complete"].get<bool>());
+  const auto resumed2 = run_caig(args + stopped.string());
+  ASSERT_EQ(resumed2.status, 0) << resumed2.output;
+  EXPECT_THAT(resumed2.output, HasSubstr("stage pretrain: resuming"));
+  expect_same_results(whole, stopped);
+}
+
+// Every trainable reward model kept by the reward stage, loaded by `caig eval-rm --load`, gives
+// the same probabilities, to the bit, as the model that was saved gave in the table.
+TEST(RunResume, SavedRewardModelsScoreBitIdentically) {
+  const auto dir = scratch("saved_models");
+  ASSERT_EQ(run_caig("run " + kPaper + " --preset smoke --out " + dir.string()).status, 0);
+  std::map<std::string, std::vector<nlohmann::json>> table;  // model -> records of seed 0
+  caig::read_jsonl(dir / "stages/reward_accuracy/records.jsonl",
+                   [&](const nlohmann::json& r, int64_t) {
+                     if (r["dataset"] == "commercial" && r["seed"] == 0)
+                       table[r["model"].get<std::string>()].push_back(r);
+                   });
+  for (const char* model : {"caig", "vam", "cg4ctr", "lr", "fm", "deepfm"}) {
+    const auto out = dir / (std::string("eval_") + model);
+    const auto saved = dir / "stages/reward_accuracy/models/commercial" / model / "seed0";
+    const auto r =
+        run_caig("eval-rm --preset smoke --data " + (dir / "stages/world/data").string() +
+                 " --load " + saved.string() + " --out " + out.string());
+    ASSERT_EQ(r.status, 0) << model << r.output;
+    std::vector<nlohmann::json> loaded;
+    caig::read_jsonl(out / "predictions.jsonl",
+                     [&](const nlohmann::json& row, int64_t) { loaded.push_back(row); });
+    ASSERT_EQ(loaded.size(), table[model].size()) << model;
+    ASSERT_FALSE(loaded.empty()) << model;
+    for (size_t i = 0; i < loaded.size(); ++i) {
+      EXPECT_EQ(loaded[i]["p_left"], table[model][i]["p_left"]) << model << " pair " << i;
+      EXPECT_EQ(loaded[i]["p_left_swapped"], table[model][i]["p_left_swapped"]) << model;
+    }
+  }
+  // Errors name what is wrong.
+  const auto missing = run_caig("eval-rm --preset smoke --data " +
+                                (dir / "stages/world/data").string() + " --load " + dir.string());
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_THAT(missing.output, HasSubstr("no reward_model.json"));
+  const fs::path vam = dir / "stages/reward_accuracy/models/commercial/vam/seed0";
+  fs::resize_file(vam / "weights.pt", 100);
+  const auto corrupt = run_caig("eval-rm --preset smoke --data " +
+                                (dir / "stages/world/data").string() + " --load " + vam.string());
+  EXPECT_EQ(corrupt.status, 2);
+  EXPECT_THAT(corrupt.output, HasSubstr("cannot load the weights"));
+}
