@@ -51,7 +51,9 @@ void add_eval_rm_command(CLI::App& app) {
   sub->add_option("--baseline", opt->baseline,
                   "a finished run with a reward_accuracy table to print beside the result");
   sub->add_option("--out", opt->out, "directory for metrics.json, budget.json, predictions.jsonl");
-  sub->callback([opt] {
+  auto* variant_opt = sub->get_option("--variant");
+  sub->callback([opt, variant_opt] {
+    const bool variant_given = variant_opt->count() > 0;
     ResolveRequest req{opt->experiment, opt->preset, opt->sets};
     req.sets.push_back(fmt::format("run.seed={}", opt->seed));
     const nlohmann::json cfg = resolve_config(default_config(), req);
@@ -66,7 +68,11 @@ void add_eval_rm_command(CLI::App& app) {
       const fs::path meta = fs::path(opt->load) / "reward_model.json";
       if (!fs::exists(meta))
         fail("--load {} is not a saved reward model (no reward_model.json)", opt->load);
-      opt->model = read_json(meta).at("model").get<std::string>();
+      const auto record = rewards::read_reward_model_record(opt->load);
+      opt->model = record.name;
+      // Scored on the variant it was trained on, unless asked for another.
+      const std::string trained = record.trained_on.value("variant", "");
+      if (!trained.empty() && !variant_given) opt->variant = trained;
     }
     nlohmann::json stage = rewards::BenchmarkOptions::defaults();
     stage["variants"] = {opt->variant};

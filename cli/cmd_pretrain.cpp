@@ -42,6 +42,9 @@ void add_pretrain_command(CLI::App& app) {
     const std::string device = resolve_device(at_path(cfg, "run.device").get<std::string>());
     set_torch_threads(at_path(cfg, "run.threads").get<int>());
     seed_torch(derive_seed(opt->seed, "torch"));
+    if (opt->resume && !fs::exists(fs::path(opt->out) / "optimizer.pt"))
+      std::cerr << "caig pretrain: no checkpoint with optimizer state in " << opt->out
+                << " to resume; training from scratch\n";
     auto r = stages::run_pretraining(cfg, opt->data, device, opt->seed, opt->out, opt->resume);
     write_json_atomic(
         fs::path(opt->out) / "pretrain_metrics.json",

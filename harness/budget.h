@@ -31,6 +31,8 @@ class BudgetMeter {
 
   void add_samples(int64_t n) { samples_ += n; }
   void add_steps(int64_t n = 1) { steps_ += n; }
+  // Device time spent earlier (a resumed run's, recorded in its checkpoint).
+  void add_seconds(double seconds) { seconds_ += seconds; }
 
   int64_t samples() const { return samples_; }
   int64_t steps() const { return steps_; }
@@ -67,7 +69,8 @@ class BudgetMeter {
   std::chrono::steady_clock::time_point segment_start_;
 };
 
-// Peak resident set size of this process (VmHWM) and a reset of that mark (Linux; no-ops elsewhere).
+// Peak resident set size of this process (VmHWM) and a reset of that mark (Linux; no-ops
+// elsewhere).
 int64_t peak_rss_bytes();
 void reset_peak_rss();
 

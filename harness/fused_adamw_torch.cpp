@@ -161,20 +161,24 @@ void load_adamw_state(torch::optim::AdamW& optimizer, const std::string& path) {
   TORCH_CHECK(read("groups").item<double>() == static_cast<double>(groups.size()),
               "the optimizer state has ", read("groups").item<double>(), " parameter groups, the ",
               "optimizer ", groups.size());
+  // Everything is read and checked first, then put in place: a bad file changes nothing.
+  struct GroupOptions {
+    double lr, beta1, beta2, eps, weight_decay;
+    bool amsgrad;
+  };
+  std::vector<GroupOptions> options;
   auto& states = optimizer.state();
-  states.clear();
+  std::remove_reference_t<decltype(states)> loaded;
   for (size_t g = 0; g < groups.size(); ++g) {
-    auto& o = static_cast<torch::optim::AdamWOptions&>(groups[g].options());
     const std::string gk = "g" + std::to_string(g) + "/";
     const auto& params = groups[g].params();
     TORCH_CHECK(read(gk + "params").item<double>() == static_cast<double>(params.size()), "group ",
                 g, " of the optimizer state has ", read(gk + "params").item<double>(),
                 " parameters, the optimizer's ", params.size());
-    o.lr(read(gk + "lr").item<double>());
-    o.betas({read(gk + "beta1").item<double>(), read(gk + "beta2").item<double>()});
-    o.eps(read(gk + "eps").item<double>());
-    o.weight_decay(read(gk + "weight_decay").item<double>());
-    o.amsgrad(read(gk + "amsgrad").item<double>() != 0);
+    options.push_back({read(gk + "lr").item<double>(), read(gk + "beta1").item<double>(),
+                       read(gk + "beta2").item<double>(), read(gk + "eps").item<double>(),
+                       read(gk + "weight_decay").item<double>(),
+                       read(gk + "amsgrad").item<double>() != 0});
     for (size_t i = 0; i < params.size(); ++i) {
       const std::string pk = gk + "p" + std::to_string(i) + "/";
       at::Tensor step;
@@ -190,9 +194,18 @@ void load_adamw_state(torch::optim::AdamW& optimizer, const std::string& path) {
       at::Tensor max_sq;
       if (archive.try_read(pk + "max_exp_avg_sq", max_sq))
         st->max_exp_avg_sq(max_sq.to(params[i].device()));
-      states[state_key(states, params[i])] = std::move(st);
+      loaded[state_key(states, params[i])] = std::move(st);
     }
   }
+  for (size_t g = 0; g < groups.size(); ++g) {
+    auto& o = static_cast<torch::optim::AdamWOptions&>(groups[g].options());
+    o.lr(options[g].lr);
+    o.betas({options[g].beta1, options[g].beta2});
+    o.eps(options[g].eps);
+    o.weight_decay(options[g].weight_decay);
+    o.amsgrad(options[g].amsgrad);
+  }
+  states = std::move(loaded);
 }
 
 void release_gradients(const std::vector<torch::Tensor>& params) {

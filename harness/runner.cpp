@@ -80,6 +80,22 @@ void check_stage_order(const nlohmann::json& cfg,
   }
 }
 
+// The code a stage's results come from: the version with its git revision and the LibTorch it
+// runs on; for a build from a tree with uncommitted changes (or none known) also the executable's
+// own hash, since the revision does not tell such builds apart.
+std::string code_identity() {
+  static const std::string identity = [] {
+    std::string id = caig_version() + " LibTorch " + torch_version();
+    if (id.find("dirty") != std::string::npos || id.find("unknown") != std::string::npos) {
+      std::error_code ec;
+      const auto exe = fs::read_symlink("/proc/self/exe", ec);
+      id += " binary " + (ec ? std::string("unknown") : hash_file(exe));
+    }
+    return id;
+  }();
+  return identity;
+}
+
 // Everything a stage's results depend on, in canonical JSON: its config, the config keys it
 // names, the seed, device and threads, the code's version, and the outputs of what it reads.
 nlohmann::json dependencies(const Stage& stage, const std::string& name, const nlohmann::json& cfg,
@@ -96,7 +112,7 @@ nlohmann::json dependencies(const Stage& stage, const std::string& name, const n
           {"seed", cfg.at("run").at("seed")},
           {"threads", cfg.at("run").at("threads")},
           {"device", device},
-          {"code", caig_version()},
+          {"code", code_identity()},
           {"schema_version", stage.schema_version()},
           {"inputs", inputs},
           {"external", stage.external_fingerprint()}};
@@ -114,6 +130,8 @@ std::string reuse_problem(const fs::path& dir, const std::string& hash) {
   }
   if (!j.value("complete", false)) return "an earlier attempt did not finish";
   if (j.value("hash", "") != hash) return "its dependencies changed (config, inputs or code)";
+  if (!j.contains("outputs") || !j["outputs"].is_object() || !j.contains("output_hash"))
+    return "its stage.json is incomplete";
   const auto diffs = tree_differences(j.at("outputs"), dir, {kStageRecord});
   if (!diffs.empty())
     return "its files differ from those recorded: " + diffs.front() +
@@ -127,7 +145,12 @@ nlohmann::json read_if_exists(const fs::path& path, nlohmann::json fallback) {
 
 std::string resume_command(const RunRequest& r, const fs::path& dir) {
   std::string cmd = "caig run " + r.experiment.string() + " --preset " + r.preset;
-  for (const auto& s : r.sets) cmd += " --set '" + s + "'";
+  auto quoted = [](const std::string& s) {  // for a POSIX shell
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+  };
+  for (const auto& s : r.sets) cmd += " --set " + quoted(s);
   return cmd + " --out " + dir.string();
 }
 
@@ -251,6 +274,7 @@ RunOutcome run_experiment(const RunRequest& request, std::ostream& log) {
           ? fs::path(cfg.at("run").at("out_dir").get<std::string>()) / default_run_name(cfg)
           : request.out;
   RunDir dir(out);
+  request_interrupt(false);
   install_interrupt_handlers();
 
   RunOutcome outcome;
@@ -285,6 +309,7 @@ RunOutcome run_experiment(const RunRequest& request, std::ostream& log) {
     if (!cleared) {  // from here on the assembled files would be stale
       for (const char* f : {"metrics.json", "budget.json", "timing.json", "report.md"})
         fs::remove(dir.file(f));
+      for (const char* d : {"tables", "figures"}) fs::remove_all(dir.file(d));
       dir.write_json("config.json", cfg);
       dir.write_json("env.json", environment_info(device));
       cleared = true;
@@ -298,7 +323,16 @@ RunOutcome run_experiment(const RunRequest& request, std::ostream& log) {
       } catch (const Error&) {
       }
     }
-    if (!resume) fs::remove_all(sdir);
+    if (!resume) {
+      fs::remove_all(sdir);
+    } else {  // keep the artifacts to continue from; drop what a killed attempt left beside them
+      const auto keep = stage.writes();
+      for (const auto& entry : fs::directory_iterator(sdir)) {
+        const std::string file = entry.path().filename().string();
+        if (file != kStageRecord && std::find(keep.begin(), keep.end(), file) == keep.end())
+          fs::remove_all(entry.path());
+      }
+    }
     fs::create_directories(sdir);
     write_json_atomic(sdir / kStageRecord, {{"format", kStageFormat},
                                             {"stage", name},

@@ -82,8 +82,8 @@ class Stage {
   // Top-level config sections (or dotted keys) its results depend on, beside its own
   // [stages.<name>] table, run.seed and the device, which every stage's hash includes.
   virtual std::vector<std::string> config_keys() const { return {}; }
-  // What identifies inputs from outside the run (a dataset directory named in the config), e.g.
-  // the hash of its manifest; null when it reads none.
+  // What identifies inputs from outside the run (a dataset directory or checkpoint named in the
+  // config), e.g. the hash of its files; null when it reads none.
   virtual nlohmann::json external_fingerprint() const { return nullptr; }
   // The version of its metrics.json layout; reports check it before reading.
   virtual int schema_version() const { return 1; }

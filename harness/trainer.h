@@ -74,8 +74,10 @@ class Trainer {
   // `shuffle_seed` derives every epoch's order. The meter holds the limits that stop the loop.
   Trainer(TrainerOptions options, BudgetMeter& meter, uint64_t shuffle_seed);
 
-  // Continues a run from its recorded state(): its step, the schedule's fit and the last
-  // learning rate.
+  // Continues a run from its recorded state(): its step, the schedule's fit, the last learning
+  // rate, and the samples and device seconds it spent (added to the meter). A run resumed from
+  // its final checkpoint whose budget is spent does nothing (run() returns at once: the task has
+  // its final results); one given more budget trains on.
   void restore(const nlohmann::json& state);
   nlohmann::json state() const;
 
@@ -100,6 +102,7 @@ class Trainer {
   int64_t step_ = 0;
   double last_lr_ = -1;
   nlohmann::json schedule_;  // the fit recorded by a run (restored on resume)
+  bool finished_ = false;    // the final checkpoint was taken
 };
 
 // The seeded order of n items (Fisher-Yates on Rng(seed)): every epoch's order in the trainer,

@@ -38,18 +38,33 @@ Trainer::Trainer(TrainerOptions options, BudgetMeter& meter, uint64_t shuffle_se
 }
 
 void Trainer::restore(const nlohmann::json& state) {
+  double seconds = 0;
+  int64_t samples = 0;
   try {
     step_ = state.at("step").get<int64_t>();
     last_lr_ = state.value("last_lr", -1.0);
     schedule_ = state.value("schedule", nlohmann::json());
+    // States written before these were recorded restart the clock and the sample count.
+    seconds = state.value("device_seconds", 0.0);
+    samples = state.value("samples", int64_t{0});
+    finished_ = state.value("final", false);
   } catch (const nlohmann::json::exception& e) {
     fail("trainer state: {}", e.what());
   }
-  meter_.add_steps(step_);  // the steps already taken count against the budget
+  // What the run spent before counts against the budget: a resumed run stops where an
+  // uninterrupted one would.
+  meter_.add_steps(step_);
+  meter_.add_samples(samples);
+  meter_.add_seconds(seconds);
 }
 
 nlohmann::json Trainer::state() const {
-  return {{"step", step_}, {"last_lr", last_lr_}, {"schedule", schedule_}};
+  return {{"step", step_},
+          {"last_lr", last_lr_},
+          {"schedule", schedule_},
+          {"device_seconds", meter_.device_seconds()},
+          {"samples", meter_.samples()},
+          {"final", finished_}};
 }
 
 double Trainer::lr_at(const TrainerOptions& o, int64_t step, int64_t horizon, double previous) {
@@ -70,6 +85,8 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
                   options_.schedule_margin);
   fit.restore(schedule_);
 
+  if (finished_ && meter_.exhausted()) return;  // resumed after its final checkpoint: nothing left
+  finished_ = false;
   Progress progress(options_.label, options_.progress_total);
   progress.set(step_);
   std::vector<size_t> order;
@@ -115,6 +132,7 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
   meter_.stop();
   progress.finish();
   schedule_ = fit.to_json();
+  finished_ = true;  // recorded by the final checkpoint's state()
   task.checkpoint(step_, true);
 }
 

@@ -19,7 +19,8 @@ struct SampledDescription {
   std::string text;
 };
 
-// The world's judge on one description: {well_formed, matched}. An unknown category is an Error.
+// The world's judge on one description: {well_formed, matched}. A category the world does not
+// know (real data) matches nothing.
 struct JudgedDescription {
   bool well_formed = false;
   bool matched = false;  // well formed and match >= threshold

@@ -8,6 +8,7 @@
 
 #include "harness/config.h"
 #include "harness/error.h"
+#include "harness/interrupt.h"
 #include "harness/json_fields.h"
 #include "harness/plugins.h"
 #include "harness/seeds.h"
@@ -100,8 +101,8 @@ std::vector<metrics::PairPrediction> subset(const std::vector<metrics::PairPredi
 
 BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const BenchmarkOptions& options,
                                      const nlohmann::json& experiment, uint64_t seed) {
-  if (options.limits.max_samples <= 0 && options.limits.max_steps <= 0 &&
-      options.limits.max_device_seconds <= 0)
+  if (options.load_from.empty() && options.limits.max_samples <= 0 &&
+      options.limits.max_steps <= 0 && options.limits.max_device_seconds <= 0)
     fail(
         "reward benchmark: [budget] sets no limit; set budget.max_samples or "
         "budget.max_device_seconds so every model gets the same, finite budget");
@@ -123,12 +124,16 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const Benchma
     const EvalSet eval = make_eval_set(d, options.eval_split, options.image_size);
     nlohmann::json models = nlohmann::json::object();
     for (const auto& name : options.models) {
-      const nlohmann::json cfg = model_config(experiment, name);
+      // A loaded model's config is the one it was trained with.
+      const nlohmann::json cfg = options.load_from.empty()
+                                     ? model_config(experiment, name)
+                                     : read_reward_model_record(options.load_from).config;
       std::vector<std::vector<metrics::PairPrediction>> per_seed;
       std::vector<nlohmann::json> seed_metrics, spent;
       nlohmann::json info;
       bool trainable = false;
       for (int s = 0; s < options.seeds; ++s) {
+        throw_if_interrupted("the reward-model table");
         const uint64_t seed_s = derive_seed(bench_seed, static_cast<uint64_t>(s));
         std::unique_ptr<RewardModel> model;
         if (options.load_from.empty()) {
@@ -150,6 +155,7 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const Benchma
               options.save_models == "all" || (options.save_models == "seed0" && s == 0);
           if (keep && model->savable() && !options.save_dir.empty())
             save_reward_model(*model, name, cfg,
+                              {{"variant", variant}, {"seed", s}, {"split", options.train_split}},
                               options.save_dir / variant / name / fmt::format("seed{}", s));
         }
         auto preds = predict_pairs(*model, name, eval, options.both_orders);

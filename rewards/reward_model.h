@@ -76,6 +76,9 @@ class RewardModel {
   // True when train() starts from the run's pretrained backbone (TrainContext's checkpoint), so
   // a stage that trains it must read the pretrain stage's checkpoint.
   virtual bool needs_pretrained_backbone() const { return false; }
+  // Files outside the run its results depend on (a checkpoint or scripted module named in its
+  // config): a stage's hash covers their contents.
+  virtual std::vector<std::filesystem::path> external_files() const { return {}; }
 
   // A trained model saves what it needs to score (weights, fitted vocabularies and statistics,
   // tokenizer) into the directory `dir` (which exists), and a model created from the same config

@@ -18,7 +18,8 @@ constexpr int kVersion = 1;
 }  // namespace
 
 void save_reward_model(const RewardModel& model, const std::string& name,
-                       const nlohmann::json& config, const fs::path& dir) {
+                       const nlohmann::json& config, const nlohmann::json& trained_on,
+                       const fs::path& dir) {
   if (!model.savable()) fail("reward model '{}' cannot be saved", name);
   const fs::path tmp = dir.string() + fmt::format(".tmp-{}", ::getpid());
   fs::remove_all(tmp);
@@ -28,12 +29,13 @@ void save_reward_model(const RewardModel& model, const std::string& name,
                                                 {"version", kVersion},
                                                 {"model", name},
                                                 {"config", config},
-                                                {"info", model.info()}});
+                                                {"info", model.info()},
+                                                {"trained_on", trained_on}});
   fs::remove_all(dir);
   fs::rename(tmp, dir);
 }
 
-LoadedRewardModel load_reward_model(const fs::path& dir, const std::string& device) {
+LoadedRewardModel read_reward_model_record(const fs::path& dir) {
   const fs::path meta = dir / "reward_model.json";
   if (!fs::exists(meta))
     fail("{} is not a saved reward model (no reward_model.json)", dir.string());
@@ -48,9 +50,16 @@ LoadedRewardModel load_reward_model(const fs::path& dir, const std::string& devi
     out.name = j.at("model").get<std::string>();
     out.config = j.at("config");
     out.info = j.value("info", nlohmann::json::object());
+    out.trained_on = j.value("trained_on", nlohmann::json::object());
   } catch (const nlohmann::json::exception& e) {
     fail("{}: {}", meta.string(), e.what());
   }
+  return out;
+}
+
+LoadedRewardModel load_reward_model(const fs::path& dir, const std::string& device) {
+  LoadedRewardModel out = read_reward_model_record(dir);
+  const fs::path meta = dir / "reward_model.json";
   // The recorded config is complete; it still checks against this caig's defaults.
   out.model = plugins().reward_models.create(out.name, out.config, PluginContext{}, meta.string());
   out.model->load(dir, device);

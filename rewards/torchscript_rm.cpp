@@ -86,6 +86,7 @@ class TorchScriptRewardModel : public RewardModel {
     return c;
   }
   nlohmann::json info() const override { return {{"path", path_}}; }
+  std::vector<std::filesystem::path> external_files() const override { return {path_}; }
 
  private:
   // Loaded on first use (also from the const has_ctr()), so a config check never reads the file.

@@ -56,7 +56,7 @@ class PretrainStage : public Stage {
   std::vector<std::string> config_keys() const override { return {"backbone", "pretrain"}; }
   nlohmann::json external_fingerprint() const override {
     if (data_.empty()) return nullptr;
-    return {{"manifest", hash_file(fs::path(data_) / "manifest.jsonl")}};
+    return {{"data", hash_bytes(hash_tree(data_).dump())}};  // every file of it
   }
   bool resumable() const override { return true; }
 

@@ -26,9 +26,11 @@ class RewardAccuracyStage : public Stage {
     // Fail before any stage runs: unknown models, bad model configs, bad variants.
     rewards::check_reward_model_configs(experiment, "reward_models");
     const auto opt = rewards::BenchmarkOptions::from_config(cfg_, experiment, "cpu");
-    for (const auto& name : opt.models)
-      if (rewards::create_reward_model(experiment, name, 0)->needs_pretrained_backbone())
-        backbone_users_.push_back(name);
+    for (const auto& name : opt.models) {
+      const auto model = rewards::create_reward_model(experiment, name, 0);
+      if (model->needs_pretrained_backbone()) backbone_users_.push_back(name);
+      for (const auto& f : model->external_files()) external_files_.push_back(f.string());
+    }
   }
 
   std::vector<ArtifactRef> reads() const override {
@@ -47,8 +49,11 @@ class RewardAccuracyStage : public Stage {
     return {"budget", "reward_models", "backbone", "world.image_size"};
   }
   nlohmann::json external_fingerprint() const override {
-    if (data_.empty()) return nullptr;
-    return {{"manifest", hash_file(fs::path(data_) / "manifest.jsonl")}};
+    nlohmann::json f = nlohmann::json::object();
+    if (!data_.empty()) f["data"] = hash_bytes(hash_tree(data_).dump());
+    for (const auto& file : external_files_)
+      f[file] = fs::exists(file) ? hash_file(file) : "missing";
+    return f;
   }
 
   void run(StageContext& ctx) override {
@@ -73,6 +78,7 @@ class RewardAccuracyStage : public Stage {
   nlohmann::json cfg_;
   std::string data_;
   std::vector<std::string> backbone_users_;  // listed models that need the pretrained backbone
+  std::vector<std::string> external_files_;  // files outside the run that models read
 };
 
 }  // namespace

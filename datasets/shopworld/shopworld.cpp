@@ -12,6 +12,7 @@
 #include "datasets/io/pair_rule.h"
 #include "datasets/shopworld/product_art.h"
 #include "harness/error.h"
+#include "harness/interrupt.h"
 #include "harness/progress.h"
 
 namespace caig::world {
@@ -41,7 +42,8 @@ Product draw_product_attributes(int64_t id, int category, Rng& rng) {
   p.id = id;
   p.category = category;
   p.colour = rng.uniform_int(static_cast<int>(colour_names().size()));
-  p.material = c.materials[static_cast<size_t>(rng.uniform_int(static_cast<int>(c.materials.size())))];
+  p.material =
+      c.materials[static_cast<size_t>(rng.uniform_int(static_cast<int>(c.materials.size())))];
   if (c.group == "kids") {
     p.audience = 2;
   } else if (c.group == "beauty") {
@@ -59,8 +61,8 @@ nlohmann::json slots_json(const Background& b) {
   nlohmann::json j = nlohmann::json::object();
   for (Slot s : all_slots()) {
     const int v = b.get(s);
-    j[std::string(slot_name(s))] = v >= 0 ? nlohmann::json(slot_phrases(s)[static_cast<size_t>(v)])
-                                          : nlohmann::json(nullptr);
+    j[std::string(slot_name(s))] =
+        v >= 0 ? nlohmann::json(slot_phrases(s)[static_cast<size_t>(v)]) : nlohmann::json(nullptr);
   }
   return j;
 }
@@ -96,7 +98,7 @@ ShopWorld::ShopWorld(WorldConfig config, uint64_t seed)
         std::find(config_.held_out_categories.begin(), config_.held_out_categories.end(),
                   cats[static_cast<size_t>(p.category)].name) != config_.held_out_categories.end();
     const double u = Rng(derive_seed(split_seed, static_cast<uint64_t>(p.id))).uniform();
-    std::string s = u < config_.train_fraction                         ? "train"
+    std::string s = u < config_.train_fraction                          ? "train"
                     : u < config_.train_fraction + config_.val_fraction ? "val"
                                                                         : "test";
     splits_.push_back(held_out ? "test" : s);
@@ -122,8 +124,9 @@ ShopWorld::ShopWorld(WorldConfig config, uint64_t seed)
         }
       }
     if (ch.matching.empty() || ch.mismatching.empty())
-      fail("category '{}' has no {} background at match_threshold {}", cats[static_cast<size_t>(c)].name,
-           ch.matching.empty() ? "matching" : "non-matching", config_.match_threshold);
+      fail("category '{}' has no {} background at match_threshold {}",
+           cats[static_cast<size_t>(c)].name, ch.matching.empty() ? "matching" : "non-matching",
+           config_.match_threshold);
     choices_.push_back(std::move(ch));
   }
 }
@@ -147,7 +150,8 @@ bool ShopWorld::judge(const Product& p, const ParsedDescription& d) const {
   return d.well_formed() && match(p, d.background) >= config_.match_threshold;
 }
 
-Ad ShopWorld::make_ad(const Product& p, const std::string& description, uint64_t render_seed) const {
+Ad ShopWorld::make_ad(const Product& p, const std::string& description,
+                      uint64_t render_seed) const {
   return make_ad(p, description, render_seed, product_image(p));
 }
 
@@ -160,7 +164,8 @@ Ad ShopWorld::make_ad(const Product& p, const std::string& description, uint64_t
   ad.rendered = render_ad(product_rgba, ad.parsed.background, render_seed, render_options());
   const double contrast = visibility_contrast(ad.rendered.image, ad.rendered.mask);
   // The noise key names the ad by what defines it, so the same ad gets the same noise anywhere.
-  const uint64_t key = derive_seed(derive_seed(static_cast<uint64_t>(p.id), description), render_seed);
+  const uint64_t key =
+      derive_seed(derive_seed(static_cast<uint64_t>(p.id), description), render_seed);
   ad.terms = click_model_.terms(p, ad.parsed.background, contrast, key);
   ad.matched = judge(p, ad.parsed);
   return ad;
@@ -173,7 +178,8 @@ Background ShopWorld::designer_background(const Product& p, Rng& rng) const {
   if (rng.bernoulli(config_.rho)) {
     scene_style = ch.matching[static_cast<size_t>(sample_index(rng, ch.matching_weight))];
   } else {
-    scene_style = ch.mismatching[static_cast<size_t>(rng.uniform_int(static_cast<int>(ch.mismatching.size())))];
+    scene_style = ch.mismatching[static_cast<size_t>(
+        rng.uniform_int(static_cast<int>(ch.mismatching.size())))];
   }
   Background b;
   b.scene = scene_style[0];
@@ -237,6 +243,7 @@ data::Dataset ShopWorld::generate_history(const HistoryOptions& options) const {
   auto work = [&] {
     try {
       for (size_t i; (i = next.fetch_add(1)) < n;) {
+        if (interrupt_requested()) break;  // SIGINT / SIGTERM: stop at a product boundary
         const Product& p = products_[i];
         // Separate streams per creative and per purpose, so that a change in one creative's
         // CTR (and so in the number of draws its clicks take) never shifts another's design.
@@ -259,7 +266,8 @@ data::Dataset ShopWorld::generate_history(const HistoryOptions& options) const {
                                     ad.rendered.image))
             fail("cannot write {}", (options.image_root / per_product[i].back().image).string());
         }
-        if (write && !cv::imwrite((options.image_root / per_product[i].front().product_image).string(), art))
+        if (write &&
+            !cv::imwrite((options.image_root / per_product[i].front().product_image).string(), art))
           fail("cannot write product image for {}", product_key(p.id));
         std::lock_guard<std::mutex> lock(progress_mutex);
         progress.tick();
@@ -270,14 +278,16 @@ data::Dataset ShopWorld::generate_history(const HistoryOptions& options) const {
       next = n;  // stop the other workers
     }
   };
-  const int threads = options.threads > 0 ? options.threads
-                                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
   progress.finish();
   if (!first_error.empty()) fail("world generation failed: {}", first_error);
+  throw_if_interrupted("world generation");
 
   data::Dataset d;
   d.format = "shopworld";

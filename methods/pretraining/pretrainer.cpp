@@ -528,10 +528,14 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
                               training_modules);
   };
 
-  meter.start();
+  if (opt.batch_size > task.epoch_size())
+    fail("pretraining: batch_size ({}) exceeds the {} training examples of an epoch",
+         opt.batch_size, task.epoch_size());
+  // Rendered inside the budget: it is compute the method chose to spend. A resumed run renders
+  // the same set again (a pure function of the seed), off the clock: its checkpoint's device
+  // seconds already hold the first rendering.
+  if (!resuming) meter.start();
   if (opt.synthetic_ads > 0) {
-    // Rendered inside the budget: it is compute the method chose to spend. A resumed run renders
-    // the same set again (a pure function of the seed).
     const auto started = std::chrono::steady_clock::now();
     synthetic = render_synthetic_ads(d, "train", *renderer, opt.synthetic_ads, bank.image_size(),
                                      derive_seed(seed, "synthetic_ads"));

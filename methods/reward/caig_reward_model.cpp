@@ -92,6 +92,11 @@ class CaigRewardModel : public RewardModel {
     return options_.pretrained && options_.checkpoint.empty();
   }
   bool savable() const override { return static_cast<bool>(net_); }
+  std::vector<std::filesystem::path> external_files() const override {
+    if (!options_.pretrained || options_.checkpoint.empty()) return {};
+    const std::filesystem::path ck = options_.checkpoint;
+    return {ck / "config.json", ck / "tokenizer.json", ck / "model.pt"};
+  }
 
   // backbone.json (its options), tokenizer.json, net.pt (backbone and heads), info.json.
   void save(const std::filesystem::path& dir) const override {

@@ -363,9 +363,19 @@ TEST(Cli, PretrainFitsItsScheduleToTheTimeCapAndKeepsItOnResume) {
   EXPECT_LT(s["horizon"].get<int64_t>(), 1000000);
   EXPECT_GT(s["seconds_per_step"].get<double>(), 0.0);
   EXPECT_EQ(caig::read_json(ck / "trainer_state.json")["schedule"], s);
-  // A resumed run starts from the recorded horizon and fits its own (fresh) cap as it goes; its
-  // learning rate never rises above the annealed one it resumed from.
-  const auto more = run_caig(capped + " --resume");
+  // The same command resumed: the cap is spent (the checkpoint holds the device seconds), so
+  // nothing more trains and the results are the same.
+  const auto same = run_caig(capped + " --resume");
+  ASSERT_EQ(same.status, 0) << same.output;
+  const auto m_same = caig::read_json(ck / "pretrain_metrics.json")["metrics"];
+  EXPECT_EQ(m_same["steps"], m["steps"]);
+  EXPECT_EQ(m_same["history"].size(), m["history"].size());
+  EXPECT_EQ(m_same["schedule"], s);
+  // Resumed with a larger cap, it starts from the recorded horizon and fits the rest of the cap
+  // as it goes; its learning rate never rises above the annealed one it resumed from.
+  std::string larger = capped;
+  larger.replace(larger.find("max_device_seconds=4"), 20, "max_device_seconds=8");
+  const auto more = run_caig(larger + " --resume");
   ASSERT_EQ(more.status, 0) << more.output;
   const auto m2 = caig::read_json(ck / "pretrain_metrics.json")["metrics"];
   EXPECT_EQ(caig::read_json(ck / "pretrain_metrics.json")["resumed"], true);

@@ -63,7 +63,11 @@ TEST(MatchRate, EmptyAndUnknownCategory) {
   EXPECT_EQ(r.match_rate, 0.0);
   EXPECT_EQ(r.interval_lo, 0.0);
   EXPECT_EQ(r.interval_hi, 1.0);
-  EXPECT_THROW(metrics::match_rate({{"p", "no such category", "studio"}}, 0.5, 10, 1), Error);
+  // A category the world does not know matches nothing, whatever the description.
+  const auto unknown =
+      metrics::match_rate({{"p", "no such category", background_for(0, true)}}, -1.0, 10, 1);
+  EXPECT_EQ(unknown.well_formed, 1);
+  EXPECT_EQ(unknown.matched, 0);
   const auto j =
       metrics::judge_description(world::categories()[0].name, background_for(0, true), 0.5);
   EXPECT_TRUE(j.well_formed);
