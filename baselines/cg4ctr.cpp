@@ -7,6 +7,7 @@
 #include "baselines/point_scorer.h"
 #include "baselines/register.h"
 #include "baselines/small_resnet.h"
+#include "harness/json_fields.h"
 #include "harness/plugins.h"
 #include "rewards/ad_set.h"
 #include "rewards/image_features.h"
@@ -72,10 +73,29 @@ struct Cg4ctrNetImpl : nn::Module {
 };
 TORCH_MODULE(Cg4ctrNet);
 
+// CG4CTR's own keys, beside the point scorer's (harness/json_fields.h).
+struct Cg4ctrOptions {
+  int64_t cnn_width = 8;
+  int64_t d_model = 64;
+  int64_t layers = 4;
+  int64_t heads = 4;
+  int64_t outputs = 10;
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("cnn_width", o.cnn_width);
+    f("d_model", o.d_model);
+    f("layers", o.layers);
+    f("heads", o.heads);
+    f("outputs", o.outputs);
+  }
+};
+
 class Cg4ctrModel : public PointScorerModel {
  public:
   explicit Cg4ctrModel(const nlohmann::json& cfg)
-      : PointScorerModel(PointScorerOptions::from_json(cfg)), cfg_(cfg) {}
+      : PointScorerModel(PointScorerOptions::from_json(cfg)) {
+    fields_from_json(o_, cfg, "reward model cg4ctr", /*other_keys=*/true);
+  }
 
  protected:
   void build(const TrainingSet& t, const std::string&) override {
@@ -106,13 +126,12 @@ class Cg4ctrModel : public PointScorerModel {
  private:
   void make_net(const at::Tensor& mean, const at::Tensor& sd) {
     const auto& fields = inputs_.fields();
-    net_ = Cg4ctrNet(cfg_.at("cnn_width").get<int64_t>(), cfg_.at("d_model").get<int64_t>(),
-                     cfg_.at("layers").get<int64_t>(), cfg_.at("heads").get<int64_t>(),
-                     cfg_.at("outputs").get<int64_t>(), std::max<int64_t>(1, fields.vocab_size()),
-                     fields.cardinality(), fields.num_fields(), mean, sd, has_text_);
+    net_ = Cg4ctrNet(o_.cnn_width, o_.d_model, o_.layers, o_.heads, o_.outputs,
+                     std::max<int64_t>(1, fields.vocab_size()), fields.cardinality(),
+                     fields.num_fields(), mean, sd, has_text_);
   }
 
-  nlohmann::json cfg_;
+  Cg4ctrOptions o_;
   FieldInputs inputs_;
   bool has_text_ = true;
   Cg4ctrNet net_{nullptr};
@@ -124,11 +143,7 @@ void register_cg4ctr(Plugins& p) {
   nlohmann::json defaults = PointScorerOptions::defaults("listwise");
   defaults["list_weight"] = 0.9;
   defaults["point_weight"] = 0.1;
-  defaults["cnn_width"] = 8;
-  defaults["d_model"] = 64;
-  defaults["layers"] = 4;
-  defaults["heads"] = 4;
-  defaults["outputs"] = 10;
+  defaults.update(fields_to_json(Cg4ctrOptions{}));
   p.reward_models.add("cg4ctr",
                       "CG4CTR (WWW 2024): image / title / field tokens through a 4-layer 4-head "
                       "encoder, 10 outputs averaged; 0.9 list-wise + 0.1 point-wise",

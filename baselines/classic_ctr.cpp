@@ -7,6 +7,7 @@
 #include "baselines/point_scorer.h"
 #include "baselines/register.h"
 #include "harness/error.h"
+#include "harness/json_fields.h"
 #include "harness/plugins.h"
 #include "rewards/ad_set.h"
 #include "rewards/image_features.h"
@@ -78,10 +79,30 @@ struct ClassicCtrNetImpl : nn::Module {
 };
 TORCH_MODULE(ClassicCtrNet);
 
+// The keys of FM and DeepFM beside the point scorer's (harness/json_fields.h); LR has none.
+struct ClassicCtrOptions {
+  Kind kind = Kind::LR;
+  int64_t factors = 8;                  // FM, DeepFM: factor vector size
+  std::vector<int64_t> hidden{64, 32};  // DeepFM: the MLP's hidden layers
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    if (o.kind == Kind::LR) return;
+    f("factors", o.factors);
+    if (o.kind == Kind::DeepFM) f("hidden", o.hidden);
+  }
+};
+
 class ClassicCtrModel : public PointScorerModel {
  public:
   ClassicCtrModel(Kind kind, const nlohmann::json& cfg)
-      : PointScorerModel(PointScorerOptions::from_json(cfg)), kind_(kind), cfg_(cfg) {}
+      : PointScorerModel(PointScorerOptions::from_json(cfg)), kind_(kind) {
+    o_.kind = kind;
+    fields_from_json(o_, cfg,
+                     "reward model " + std::string(kind == Kind::LR   ? "lr"
+                                                   : kind == Kind::FM ? "fm"
+                                                                      : "deepfm"),
+                     /*other_keys=*/true);
+  }
 
  protected:
   void build(const TrainingSet& t, const std::string&) override {
@@ -105,15 +126,15 @@ class ClassicCtrModel : public PointScorerModel {
 
  private:
   void make_net(const at::Tensor& mean, const at::Tensor& sd) {
-    const int64_t k = kind_ == Kind::LR ? 1 : cfg_.at("factors").get<int64_t>();
+    const int64_t k = kind_ == Kind::LR ? 1 : o_.factors;
     std::vector<int64_t> hidden;
-    if (kind_ == Kind::DeepFM) hidden = cfg_.at("hidden").get<std::vector<int64_t>>();
+    if (kind_ == Kind::DeepFM) hidden = o_.hidden;
     net_ = ClassicCtrNet(kind_, inputs_.fields().cardinality(), inputs_.fields().num_fields(), k,
                          hidden, mean, sd);
   }
 
   Kind kind_;
-  nlohmann::json cfg_;
+  ClassicCtrOptions o_;
   FieldInputs inputs_;
   ClassicCtrNet net_{nullptr};
 };
@@ -131,13 +152,13 @@ void register_classic_ctr(Plugins& p) {
                         return std::make_unique<ClassicCtrModel>(Kind::LR, cfg);
                       });
   nlohmann::json fm = base;
-  fm["factors"] = 8;
+  fm.update(fields_to_json(ClassicCtrOptions{Kind::FM}));
   p.reward_models.add("fm", "factorisation machine over product fields and the image embedding", fm,
                       [](const nlohmann::json& cfg, const PluginContext&) {
                         return std::make_unique<ClassicCtrModel>(Kind::FM, cfg);
                       });
-  nlohmann::json deepfm = fm;
-  deepfm["hidden"] = {64, 32};
+  nlohmann::json deepfm = base;
+  deepfm.update(fields_to_json(ClassicCtrOptions{Kind::DeepFM}));
   deepfm["lr"] = 3e-3;
   p.reward_models.add("deepfm", "DeepFM: the FM plus an MLP over the same factor vectors", deepfm,
                       [](const nlohmann::json& cfg, const PluginContext&) {

@@ -6,6 +6,7 @@
 
 #include "baselines/register.h"
 #include "harness/error.h"
+#include "harness/json_fields.h"
 #include "harness/plugins.h"
 #include "harness/seeds.h"
 #include "rewards/ad_set.h"
@@ -17,15 +18,32 @@ namespace {
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
+struct JudgeOptions {
+  double colour_weight = 1.0;
+  double contrast_weight = 1.0;
+  double temperature = 0.05;
+  int64_t eval_batch_size = 256;
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("colour_weight", o.colour_weight);
+    f("contrast_weight", o.contrast_weight);
+    f("temperature", o.temperature);
+    f("eval_batch_size", o.eval_batch_size);
+  }
+};
+
 // Fixed aesthetic score: colour_weight * colourfulness + contrast_weight * luminance contrast.
 class JudgeModel : public RewardModel {
  public:
-  explicit JudgeModel(const nlohmann::json& cfg)
-      : colour_(cfg.at("colour_weight").get<double>()),
-        contrast_(cfg.at("contrast_weight").get<double>()),
-        temperature_(cfg.at("temperature").get<double>()),
-        batch_(cfg.at("eval_batch_size").get<int64_t>()) {
+  explicit JudgeModel(const nlohmann::json& cfg) {
+    JudgeOptions o;
+    fields_from_json(o, cfg, "reward model judge");
+    colour_ = o.colour_weight;
+    contrast_ = o.contrast_weight;
+    temperature_ = o.temperature;
+    batch_ = o.eval_batch_size;
     if (temperature_ <= 0) fail("judge: temperature must be positive");
+    if (batch_ < 1) fail("judge: eval_batch_size must be positive");
   }
   std::vector<double> aesthetic(const AdSet& ads) const {
     std::vector<double> s;
@@ -85,7 +103,18 @@ class RandomModel : public RewardModel {
 // exactly 0.5 for equal CTRs.
 class OracleModel : public RewardModel {
  public:
-  explicit OracleModel(const nlohmann::json& cfg) : sharpness_(cfg.at("sharpness").get<double>()) {}
+  struct Options {
+    double sharpness = 50.0;  // of the sigmoid over the true CTRs' logit difference
+    template <class Self, class F>
+    static void fields(Self& o, F&& f) {
+      f("sharpness", o.sharpness);
+    }
+  };
+  explicit OracleModel(const nlohmann::json& cfg) {
+    Options o;
+    fields_from_json(o, cfg, "reward model oracle");
+    sharpness_ = o.sharpness;
+  }
   std::vector<double> prob_left(const AdSet& ads, const std::vector<PairIndex>& pairs) override {
     check(ads);
     std::vector<double> p;
@@ -117,10 +146,7 @@ void register_fixed_scorers(Plugins& p) {
   p.reward_models.add("judge",
                       "generic zero-shot judge: a fixed aesthetic score (colourfulness and "
                       "contrast) of each ad, no training, no text",
-                      {{"colour_weight", 1.0},
-                       {"contrast_weight", 1.0},
-                       {"temperature", 0.05},
-                       {"eval_batch_size", 256}},
+                      fields_to_json(JudgeOptions{}),
                       [](const nlohmann::json& cfg, const PluginContext&) {
                         return std::make_unique<JudgeModel>(cfg);
                       });
@@ -132,7 +158,8 @@ void register_fixed_scorers(Plugins& p) {
   p.reward_models.add("oracle",
                       "the simulator's true CTR (the ceiling; observed labels are noisy, so it "
                       "stays below 100%)",
-                      {{"sharpness", 50.0}}, [](const nlohmann::json& cfg, const PluginContext&) {
+                      fields_to_json(OracleModel::Options{}),
+                      [](const nlohmann::json& cfg, const PluginContext&) {
                         return std::make_unique<OracleModel>(cfg);
                       });
 }

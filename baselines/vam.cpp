@@ -6,6 +6,7 @@
 #include "baselines/point_scorer.h"
 #include "baselines/register.h"
 #include "baselines/small_resnet.h"
+#include "harness/json_fields.h"
 #include "harness/plugins.h"
 #include "rewards/ad_set.h"
 
@@ -24,12 +25,26 @@ struct VamNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(VamNet);
 
+// VAM's own keys, beside the point scorer's (harness/json_fields.h).
+struct VamOptions {
+  int64_t width = 16;    // channels of the first stage (then 2x, 4x)
+  int64_t outputs = 10;  // head outputs averaged into the score
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("width", o.width);
+    f("outputs", o.outputs);
+  }
+};
+
 class VamModel : public PointScorerModel {
  public:
   explicit VamModel(const nlohmann::json& cfg)
-      : PointScorerModel(PointScorerOptions::from_json(cfg)),
-        width_(cfg.at("width").get<int64_t>()),
-        outputs_(cfg.at("outputs").get<int64_t>()) {}
+      : PointScorerModel(PointScorerOptions::from_json(cfg)) {
+    VamOptions o;
+    fields_from_json(o, cfg, "reward model vam", /*other_keys=*/true);
+    width_ = o.width;
+    outputs_ = o.outputs;
+  }
 
  protected:
   void build(const TrainingSet&, const std::string&) override { net_ = VamNet(width_, outputs_); }
@@ -48,8 +63,7 @@ class VamModel : public PointScorerModel {
 
 void register_vam(Plugins& p) {
   nlohmann::json defaults = PointScorerOptions::defaults("listwise");
-  defaults["width"] = 16;    // channels of the first stage (then 2x, 4x)
-  defaults["outputs"] = 10;  // head outputs averaged into the score
+  defaults.update(fields_to_json(VamOptions{}));
   p.reward_models.add(
       "vam",
       "VAM (WWW 2021): ResNet-style CNN over the ad, 10 outputs averaged; list-wise "

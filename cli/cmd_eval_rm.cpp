@@ -15,6 +15,7 @@
 #include "reports/reward_accuracy_report.h"
 #include "rewards/benchmark.h"
 #include "rewards/saved_model.h"
+#include "stages/stage_data.h"
 
 namespace fs = std::filesystem;
 
@@ -80,7 +81,7 @@ void add_eval_rm_command(CLI::App& app) {
     stage["seeds"] = opt->seeds;
     stage["eval_split"] = opt->split;
     auto bo = rewards::BenchmarkOptions::from_config(stage, cfg, device);
-    const data::Dataset d = data::load_dataset_dir(opt->data);
+    const data::Dataset d = stages::load_stage_dataset(opt->data, cfg, opt->seed, "eval-rm --data");
     bo.image_size = rewards::dataset_image_size(d, cfg);
     bo.pretrained_checkpoint = opt->checkpoint;
     bo.load_from = opt->load;

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "harness/error.h"
+#include "harness/json_fields.h"
 #include "harness/json_lines_process.h"
 #include "harness/plugins.h"
 #include "rewards/register.h"
@@ -20,15 +21,34 @@ namespace caig::rewards {
 
 namespace {
 
+// [reward_models.external] (harness/json_fields.h).
+struct ExternalOptions {
+  std::vector<std::string> command;  // the scorer's argument list, started without a shell
+  double timeout_seconds = 30.0;     // per answer
+  std::string working_dir;
+  int64_t batch_size = 64;  // pairs per request batch
+  bool has_ctr = false;     // the answers carry ctr_left / ctr_right
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("command", o.command);
+    f("timeout_seconds", o.timeout_seconds);
+    f("working_dir", o.working_dir);
+    f("batch_size", o.batch_size);
+    f("has_ctr", o.has_ctr);
+  }
+};
+
 class ExternalRewardModel : public RewardModel {
  public:
-  explicit ExternalRewardModel(const nlohmann::json& cfg)
-      : has_ctr_(cfg.at("has_ctr").get<bool>()) {
-    options_.command = cfg.at("command").get<std::vector<std::string>>();
-    options_.timeout_seconds = cfg.at("timeout_seconds").get<double>();
-    options_.working_dir = cfg.at("working_dir").get<std::string>();
+  explicit ExternalRewardModel(const nlohmann::json& cfg) {
+    ExternalOptions o;
+    fields_from_json(o, cfg, "reward model external");
+    has_ctr_ = o.has_ctr;
+    options_.command = o.command;
+    options_.timeout_seconds = o.timeout_seconds;
+    options_.working_dir = o.working_dir;
     options_.name = "external reward model";
-    batch_ = cfg.at("batch_size").get<int64_t>();
+    batch_ = o.batch_size;
     if (options_.command.empty())
       fail(
           "reward model external: 'command' is empty; set reward_models.external.command to "
@@ -128,11 +148,7 @@ void register_external_rm(Plugins& p) {
   p.reward_models.add("external",
                       "your own reward model as a process speaking JSON lines on stdin/stdout "
                       "(see the README); started without a shell",
-                      {{"command", nlohmann::json::array()},
-                       {"timeout_seconds", 30.0},
-                       {"working_dir", ""},
-                       {"batch_size", 64},
-                       {"has_ctr", false}},
+                      fields_to_json(ExternalOptions{}),
                       [](const nlohmann::json& cfg, const PluginContext&) {
                         return std::make_unique<ExternalRewardModel>(cfg);
                       });

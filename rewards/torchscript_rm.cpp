@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "harness/error.h"
+#include "harness/json_fields.h"
 #include "harness/plugins.h"
 #include "rewards/ad_set.h"
 #include "rewards/register.h"
@@ -19,12 +20,31 @@ namespace caig::rewards {
 
 namespace {
 
+// [reward_models.torchscript] (harness/json_fields.h).
+struct TorchScriptOptions {
+  std::string path;  // the scripted module file
+  std::string device = "cpu";
+  int64_t eval_batch_size = 64;
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("path", o.path);
+    f("device", o.device);
+    f("eval_batch_size", o.eval_batch_size);
+  }
+};
+
+TorchScriptOptions torchscript_options(const nlohmann::json& cfg) {
+  TorchScriptOptions o;
+  fields_from_json(o, cfg, "reward model torchscript");
+  return o;
+}
+
 class TorchScriptRewardModel : public RewardModel {
  public:
   explicit TorchScriptRewardModel(const nlohmann::json& cfg)
-      : path_(cfg.at("path").get<std::string>()),
-        device_(cfg.at("device").get<std::string>()),
-        batch_(cfg.at("eval_batch_size").get<int64_t>()) {
+      : TorchScriptRewardModel(torchscript_options(cfg)) {}
+  explicit TorchScriptRewardModel(const TorchScriptOptions& o)
+      : path_(o.path), device_(o.device), batch_(o.eval_batch_size) {
     if (path_.empty())
       fail("reward model torchscript: 'path' is not set (reward_models.torchscript.path)");
     if (batch_ < 1) fail("reward model torchscript: eval_batch_size must be positive");
@@ -115,7 +135,7 @@ void register_torchscript_rm(Plugins& p) {
   p.reward_models.add("torchscript",
                       "your own reward model as a TorchScript file: forward(left, right) images "
                       "-> [B] P(left better) or [B, 2] logits; optional ctr(images)",
-                      {{"path", ""}, {"device", "cpu"}, {"eval_batch_size", 64}},
+                      fields_to_json(TorchScriptOptions{}),
                       [](const nlohmann::json& cfg, const PluginContext&) {
                         return std::make_unique<TorchScriptRewardModel>(cfg);
                       });

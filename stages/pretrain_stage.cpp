@@ -8,12 +8,14 @@
 #include "harness/config.h"
 #include "harness/content_hash.h"
 #include "harness/error.h"
+#include "harness/json_fields.h"
 #include "harness/plugins.h"
 #include "harness/seeds.h"
 #include "harness/stage.h"
 #include "methods/backbone/options.h"
 #include "methods/pretraining/image_bank.h"
 #include "stages/register.h"
+#include "stages/stage_data.h"
 
 namespace fs = std::filesystem;
 
@@ -24,7 +26,7 @@ pretraining::PretrainResult run_pretraining(const nlohmann::json& experiment, co
                                             const fs::path& checkpoint, bool resume) {
   if (!fs::exists(data / "manifest.jsonl"))
     fail("pretrain: no ShopWorld dataset at {} (no manifest.jsonl)", data.string());
-  const data::Dataset d = data::load_dataset_dir(data);
+  const data::Dataset d = load_stage_dataset(data, experiment, seed, "pretrain");
   const auto backbone = backbone::BackboneOptions::from_json(at_path(experiment, "backbone"));
   const auto options = pretraining::PretrainOptions::from_json(at_path(experiment, "pretrain"));
   const pretraining::ImageBank bank(d, backbone.image_size);
@@ -44,9 +46,22 @@ pretraining::PretrainResult run_pretraining(const nlohmann::json& experiment, co
 
 namespace {
 
+// [stages.pretrain] (harness/json_fields.h); the training itself is [pretrain] and [backbone].
+struct PretrainStageOptions {
+  std::string data;  // a ShopWorld dataset directory; empty: the world stage's
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("data", o.data);
+  }
+};
+
 class PretrainStage : public Stage {
  public:
-  explicit PretrainStage(const nlohmann::json& cfg) : data_(cfg.at("data").get<std::string>()) {}
+  explicit PretrainStage(const nlohmann::json& cfg) {
+    PretrainStageOptions o;
+    fields_from_json(o, cfg, "stages.pretrain");
+    data_ = o.data;
+  }
 
   std::vector<ArtifactRef> reads() const override {
     if (!data_.empty()) return {};
@@ -81,7 +96,8 @@ void register_pretrain_stage(Plugins& p) {
   p.stages.add("pretrain",
                "e-commerce pretraining of the multimodal backbone (paper section 3) on the world "
                "stage's data; artifact `checkpoint`; resumes an interrupted attempt",
-               {{"data", ""}}, [](const nlohmann::json& cfg, const PluginContext&) {
+               fields_to_json(PretrainStageOptions{}),
+               [](const nlohmann::json& cfg, const PluginContext&) {
                  return std::make_unique<PretrainStage>(cfg);
                });
 }

@@ -12,6 +12,7 @@
 #include "rewards/benchmark.h"
 #include "rewards/reward_model.h"
 #include "stages/register.h"
+#include "stages/stage_data.h"
 
 namespace fs = std::filesystem;
 
@@ -58,9 +59,8 @@ class RewardAccuracyStage : public Stage {
 
   void run(StageContext& ctx) override {
     const fs::path data = data_.empty() ? ctx.input("world", "data") : fs::path(data_);
-    if (!fs::exists(data / "manifest.jsonl"))
-      fail("reward_accuracy: no dataset at {} (no manifest.jsonl)", data.string());
-    const data::Dataset d = data::load_dataset_dir(data);
+    const data::Dataset d =
+        load_stage_dataset(data, ctx.experiment(), ctx.seed(), "stages.reward_accuracy.data");
     auto opt = rewards::BenchmarkOptions::from_config(cfg_, ctx.experiment(), ctx.device());
     opt.image_size = rewards::dataset_image_size(d, ctx.experiment());
     if (ctx.has_input("pretrain", "checkpoint"))

@@ -4,6 +4,7 @@
 #include "datasets/shopworld/world_config.h"
 #include "harness/budget.h"
 #include "harness/config.h"
+#include "harness/json_fields.h"
 #include "harness/plugins.h"
 #include "harness/seeds.h"
 #include "harness/stage.h"
@@ -15,9 +16,22 @@ namespace caig::stages {
 
 namespace {
 
+// [stages.world] (harness/json_fields.h).
+struct WorldStageOptions {
+  int threads = 0;  // worker threads (0: one per core); the world does not depend on it
+  template <class Self, class F>
+  static void fields(Self& o, F&& f) {
+    f("threads", o.threads);
+  }
+};
+
 class WorldStage : public Stage {
  public:
-  explicit WorldStage(const nlohmann::json& cfg) : threads_(cfg.at("threads").get<int>()) {}
+  explicit WorldStage(const nlohmann::json& cfg) {
+    WorldStageOptions o;
+    fields_from_json(o, cfg, "stages.world");
+    threads_ = o.threads;
+  }
 
   std::vector<std::string> writes() const override { return {"data"}; }
   std::vector<std::string> config_keys() const override { return {"world"}; }
@@ -57,7 +71,8 @@ void register_world_stage(Plugins& p) {
   p.stages.add("world",
                "generate the experiment's ShopWorld (artifact `data`: manifest, pairs, images, "
                "world.json) and report its calibration",
-               {{"threads", 0}}, [](const nlohmann::json& cfg, const PluginContext&) {
+               fields_to_json(WorldStageOptions{}),
+               [](const nlohmann::json& cfg, const PluginContext&) {
                  return std::make_unique<WorldStage>(cfg);
                });
 }
