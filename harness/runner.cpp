@@ -106,12 +106,13 @@ nlohmann::json dependencies(const Stage& stage, const std::string& name, const n
   nlohmann::json inputs = nlohmann::json::object();
   for (const auto& ref : stage.reads())
     inputs[ref.stage + "/" + ref.artifact] = output_hashes.at(ref.stage);
+  const bool on_device = stage.uses_device();
   return {{"stage", name},
           {"config", cfg.at("stages").at(name)},
           {"config_keys", keys},
           {"seed", cfg.at("run").at("seed")},
-          {"threads", cfg.at("run").at("threads")},
-          {"device", device},
+          {"threads", on_device ? cfg.at("run").at("threads") : nlohmann::json()},
+          {"device", on_device ? nlohmann::json(device) : nlohmann::json()},
           {"code", code_identity()},
           {"schema_version", stage.schema_version()},
           {"inputs", inputs},

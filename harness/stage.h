@@ -85,6 +85,10 @@ class Stage {
   // What identifies inputs from outside the run (a dataset directory or checkpoint named in the
   // config), e.g. the hash of its files; null when it reads none.
   virtual nlohmann::json external_fingerprint() const { return nullptr; }
+  // False for a stage whose results do not depend on the device or LibTorch's threads (the
+  // simulator): its hash then leaves run.device and run.threads out, so changing them does not
+  // rerun it and everything after it.
+  virtual bool uses_device() const { return true; }
   // The version of its metrics.json layout; reports check it before reading.
   virtual int schema_version() const { return 1; }
   // True: an interrupted attempt with the same hash is continued (ctx.resume()) instead of

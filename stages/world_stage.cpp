@@ -35,6 +35,7 @@ class WorldStage : public Stage {
 
   std::vector<std::string> writes() const override { return {"data"}; }
   std::vector<std::string> config_keys() const override { return {"world"}; }
+  bool uses_device() const override { return false; }  // the simulator runs on the CPU
 
   void run(StageContext& ctx) override {
     const auto config = world::WorldConfig::from_json(at_path(ctx.experiment(), "world"));

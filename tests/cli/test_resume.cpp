@@ -228,6 +228,18 @@ TEST(RunResume, StageOrderIsCheckedBeforeAnythingRuns) {
                            "'stages.reward_accuracy.models=[\"lr\", \"random\"]' --out " +
                            dir.string());
   EXPECT_EQ(ok.status, 0) << ok.output;
+  // LibTorch's thread count is part of a training stage's hash, not of the simulator's.
+  const auto threads =
+      run_caig("run " + kPaper +
+               " --preset smoke --set 'run.stages=[\"world\", \"reward_accuracy\"]' "
+               "--set 'run.reports=[\"reward_accuracy\"]' --set "
+               "'stages.reward_accuracy.models=[\"lr\", \"random\"]' --set "
+               "run.threads=1 --out " +
+               dir.string());
+  EXPECT_EQ(threads.status, 0) << threads.output;
+  EXPECT_THAT(threads.output, HasSubstr("stage world: reused"));
+  EXPECT_THAT(threads.output,
+              HasSubstr("stage reward_accuracy: running (its dependencies changed"));
 }
 
 TEST(RunResume, KilledOrInterruptedRunsResumeToTheSameFiles) {
