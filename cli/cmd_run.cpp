@@ -14,8 +14,7 @@ namespace caig::cli {
 
 namespace {
 
-const char* const kRunHelp = R"(run an experiment (TOML) into a run directory
-
+const char* const kRunContract = R"(
 Each stage of run.stages writes into <run>/stages/<name>/: its artifacts, metrics.json,
 budget.json, records.jsonl, and last stage.json with the hash of everything it depends on (its
 [stages.<name>] config, the config sections it reads, the seed, the device, the code's version,
@@ -32,7 +31,9 @@ checkpoint. metrics.json, budget.json, timing.json and report.md are assembled f
 
 void add_run_command(CLI::App& app) {
   auto req = std::make_shared<RunRequest>();
-  auto* sub = app.add_subcommand("run", kRunHelp);
+  auto* sub = app.add_subcommand(
+      "run", "run an experiment (TOML) into a run directory, reusing and resuming its stages");
+  sub->footer(kRunContract);
   sub->add_option("experiment", req->experiment, "experiment file, e.g. experiments/paper.toml")
       ->required()
       ->check(CLI::ExistingFile);

@@ -35,6 +35,11 @@ TEST(Cli, HelpAndVersion) {
   EXPECT_EQ(run_caig("--help").status, 0);
   for (const char* sub : {"list", "world", "run", "report", "data inspect"})
     EXPECT_EQ(run_caig(std::string(sub) + " --help").status, 0) << sub;
+  // `caig run --help` states the stage contract and how a run resumes.
+  const auto run_help = run_caig("run --help");
+  EXPECT_THAT(run_help.output, HasSubstr("stage.json with the hash of everything it depends on"));
+  EXPECT_THAT(run_help.output, HasSubstr("reuses every stage whose stage.json is complete"));
+  EXPECT_THAT(run_help.output, HasSubstr("--from"));
   const auto v = run_caig("--version");
   EXPECT_THAT(v.output, HasSubstr("LibTorch"));
   EXPECT_THAT(v.output, HasSubstr("device"));
