@@ -191,7 +191,9 @@ std::string render_into(const fs::path& dir, const nlohmann::json& config,
     }
     md += report->render(ctx) + "\n";
   }
-  if (!budget.empty()) {
+  // The simulator's own account: on real data the budgets stay in budget.json and in each table's
+  // spent columns.
+  if (used_simulator(metrics) && !budget.empty()) {
     md +=
         "## Budget spent\n\n| stage | device | samples | steps | device s | peak memory (MiB) |\n";
     md += "| --- | --- | ---: | ---: | ---: | ---: |\n";

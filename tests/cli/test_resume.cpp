@@ -185,6 +185,17 @@ TEST(RunResume, ReusesFinishedStagesAndRerunsWhatChangedOrBroke) {
                                        "99, and this caig"));
   EXPECT_THAT(report.output, HasSubstr("## Reward models"));  // the others still render
   EXPECT_THAT(report.output, HasSubstr("comes from the ShopWorld simulator"));
+  EXPECT_THAT(report.output, HasSubstr("## Budget spent"));
+  // A run whose stages read no simulated data gets neither the simulator's disclaimer nor its
+  // budget table.
+  for (auto& [stage, stage_metrics] : stored.items()) stage_metrics["simulated"] = false;
+  stored["pretrain"]["schema_version"] = 1;
+  caig::write_json_atomic(dir / "metrics.json", stored);
+  const auto real = run_caig("report " + dir.string());
+  EXPECT_EQ(real.status, 0) << real.output;
+  EXPECT_THAT(real.output, Not(HasSubstr("Every CTR in this report comes from")));
+  EXPECT_THAT(real.output, HasSubstr("The figures are on logged clicks, not simulated."));
+  EXPECT_THAT(real.output, Not(HasSubstr("## Budget spent")));
 
   // A directory that is not a run is never written into.
   const auto other = scratch("resume_not_a_run");
