@@ -35,26 +35,22 @@ struct JudgeOptions {
 // Fixed aesthetic score: colour_weight * colourfulness + contrast_weight * luminance contrast.
 class JudgeModel : public RewardModel {
  public:
-  explicit JudgeModel(const nlohmann::json& cfg) {
-    JudgeOptions o;
-    fields_from_json(o, cfg, "reward model judge");
-    colour_ = o.colour_weight;
-    contrast_ = o.contrast_weight;
-    temperature_ = o.temperature;
-    batch_ = o.eval_batch_size;
-    if (temperature_ <= 0) fail("judge: temperature must be positive");
-    if (batch_ < 1) fail("judge: eval_batch_size must be positive");
+  explicit JudgeModel(const nlohmann::json& cfg)
+      : o_(fields_from_json<JudgeOptions>(cfg, "reward model judge")) {
+    if (o_.temperature <= 0) fail("judge: temperature must be positive");
+    if (o_.eval_batch_size < 1) fail("judge: eval_batch_size must be positive");
   }
   std::vector<double> aesthetic(const AdSet& ads) const {
     std::vector<double> s;
-    for (int64_t start = 0; start < ads.size(); start += batch_) {
+    for (int64_t start = 0; start < ads.size(); start += o_.eval_batch_size) {
       std::vector<int64_t> rows;
-      for (int64_t i = start; i < std::min(ads.size(), start + batch_); ++i) rows.push_back(i);
+      for (int64_t i = start; i < std::min(ads.size(), start + o_.eval_batch_size); ++i)
+        rows.push_back(i);
       const auto x = rewards::float_images(ads.images, rows, "cpu");
-      const auto v =
-          (colour_ * rewards::colourfulness(x) + contrast_ * rewards::luminance_contrast(x))
-              .to(torch::kDouble)
-              .contiguous();
+      const auto v = (o_.colour_weight * rewards::colourfulness(x) +
+                      o_.contrast_weight * rewards::luminance_contrast(x))
+                         .to(torch::kDouble)
+                         .contiguous();
       s.insert(s.end(), v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
     }
     return s;
@@ -65,13 +61,12 @@ class JudgeModel : public RewardModel {
     for (const auto& pr : pairs)
       p.push_back(
           sigmoid((s.at(static_cast<size_t>(pr.left)) - s.at(static_cast<size_t>(pr.right))) /
-                  temperature_));
+                  o_.temperature));
     return p;
   }
 
  private:
-  double colour_, contrast_, temperature_;
-  int64_t batch_;
+  JudgeOptions o_;
 };
 
 // P(left better) uniform in [0, 1), a function of the seed and the two image files only, so it
@@ -110,11 +105,8 @@ class OracleModel : public RewardModel {
       f("sharpness", o.sharpness);
     }
   };
-  explicit OracleModel(const nlohmann::json& cfg) {
-    Options o;
-    fields_from_json(o, cfg, "reward model oracle");
-    sharpness_ = o.sharpness;
-  }
+  explicit OracleModel(const nlohmann::json& cfg)
+      : sharpness_(fields_from_json<Options>(cfg, "reward model oracle").sharpness) {}
   std::vector<double> prob_left(const AdSet& ads, const std::vector<PairIndex>& pairs) override {
     check(ads);
     std::vector<double> p;

@@ -39,23 +39,21 @@ struct VamOptions {
 class VamModel : public PointScorerModel {
  public:
   explicit VamModel(const nlohmann::json& cfg)
-      : PointScorerModel(PointScorerOptions::from_json(cfg)) {
-    VamOptions o;
-    fields_from_json(o, cfg, "reward model vam", /*other_keys=*/true);
-    width_ = o.width;
-    outputs_ = o.outputs;
-  }
+      : PointScorerModel(PointScorerOptions::from_json(cfg)),
+        o_(fields_from_json<VamOptions>(cfg, "reward model vam", /*other_keys=*/true)) {}
 
  protected:
-  void build(const TrainingSet&, const std::string&) override { net_ = VamNet(width_, outputs_); }
-  void rebuild(const nlohmann::json&) override { net_ = VamNet(width_, outputs_); }
+  void build(const TrainingSet&, const std::string&) override {
+    net_ = VamNet(o_.width, o_.outputs);
+  }
+  void rebuild(const nlohmann::json&) override { net_ = VamNet(o_.width, o_.outputs); }
   at::Tensor scores(const AdSet& ads, const std::vector<int64_t>& index) override {
     return net_->forward(rewards::float_images(ads.images, index, device_));
   }
   torch::nn::Module& module() override { return *net_; }
 
  private:
-  int64_t width_, outputs_;
+  VamOptions o_;
   VamNet net_{nullptr};
 };
 

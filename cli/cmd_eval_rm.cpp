@@ -66,9 +66,6 @@ void add_eval_rm_command(CLI::App& app) {
     if (opt->model.empty() && opt->load.empty()) fail("eval-rm: give --model NAME or --load DIR");
     if (!opt->load.empty()) {
       if (opt->seeds != 1) fail("eval-rm --load: a saved model has one seed; drop --seeds");
-      const fs::path meta = fs::path(opt->load) / "reward_model.json";
-      if (!fs::exists(meta))
-        fail("--load {} is not a saved reward model (no reward_model.json)", opt->load);
       const auto record = rewards::read_reward_model_record(opt->load);
       opt->model = record.name;
       // Scored on the variant it was trained on, unless asked for another.

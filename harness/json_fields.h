@@ -101,4 +101,12 @@ void fields_from_json(T& options, const nlohmann::json& j, const std::string& wh
   }
 }
 
+// The same, into a default-constructed T: `const auto o = fields_from_json<Options>(j, what);`.
+template <class T>
+T fields_from_json(const nlohmann::json& j, const std::string& what, bool other_keys = false) {
+  T options;
+  fields_from_json(options, j, what, other_keys);
+  return options;
+}
+
 }  // namespace caig

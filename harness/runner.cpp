@@ -119,16 +119,22 @@ nlohmann::json dependencies(const Stage& stage, const std::string& name, const n
           {"external", stage.external_fingerprint()}};
 }
 
-// Why a complete-looking stage folder cannot be reused ("" when it can).
-std::string reuse_problem(const fs::path& dir, const std::string& hash) {
-  const fs::path record = dir / kStageRecord;
-  if (!fs::exists(record)) return fs::exists(dir) ? "an earlier attempt did not finish" : "";
-  nlohmann::json j;
+// A stage folder's stage.json: null when there is none, a string when it cannot be read.
+nlohmann::json read_record(const fs::path& dir) {
+  if (!fs::exists(dir / kStageRecord)) return nullptr;
   try {
-    j = read_json(record);
-  } catch (const Error&) {
-    return "its stage.json is unreadable";
+    const auto j = read_json(dir / kStageRecord);
+    return j.is_object() ? j : nlohmann::json("not a JSON object");
+  } catch (const Error& e) {
+    return e.what();
   }
+}
+
+// Why the stage folder `dir`, whose stage.json is `j` (read_record), cannot be reused ("" when
+// it can).
+std::string reuse_problem(const fs::path& dir, const nlohmann::json& j, const std::string& hash) {
+  if (j.is_null()) return fs::exists(dir) ? "an earlier attempt did not finish" : "no earlier run";
+  if (!j.is_object()) return "its stage.json is unreadable";
   if (!j.value("complete", false)) return "an earlier attempt did not finish";
   if (j.value("hash", "") != hash) return "its dependencies changed (config, inputs or code)";
   if (!j.contains("outputs") || !j["outputs"].is_object() || !j.contains("output_hash"))
@@ -296,9 +302,9 @@ RunOutcome run_experiment(const RunRequest& request, std::ostream& log) {
     const std::string hash = hash_bytes(deps.dump());
     if (!rerun_rest && request.from == name) rerun_rest = true, rest_reason = "--from " + name;
 
-    std::string why = rerun_rest ? rest_reason : reuse_problem(sdir, hash);
-    if (!rerun_rest && why.empty() && fs::exists(sdir / kStageRecord)) {
-      const auto record = read_json(sdir / kStageRecord);
+    const nlohmann::json record = read_record(sdir);
+    const std::string why = rerun_rest ? rest_reason : reuse_problem(sdir, record, hash);
+    if (why.empty()) {
       output_hashes[name] = record.at("output_hash").get<std::string>();
       metrics[name] = read_json(sdir / "metrics.json");
       budget.update(read_json(sdir / "budget.json"));
@@ -308,7 +314,6 @@ RunOutcome run_experiment(const RunRequest& request, std::ostream& log) {
       log << fmt::format("stage {}: reused (complete, hash {})\n", name, hash.substr(0, 12));
       continue;
     }
-    if (why.empty()) why = "no earlier run";
     if (!cleared) {  // from here on the assembled files would be stale
       for (const char* f : {"metrics.json", "budget.json", "timing.json", "report.md"})
         fs::remove(dir.file(f));
@@ -318,14 +323,8 @@ RunOutcome run_experiment(const RunRequest& request, std::ostream& log) {
       cleared = true;
     }
     // A resumable stage continues an interrupted attempt of the same hash from its checkpoints.
-    bool resume = false;
-    if (stage.resumable() && !rerun_rest && fs::exists(sdir / kStageRecord)) {
-      try {
-        const auto record = read_json(sdir / kStageRecord);
-        resume = !record.value("complete", false) && record.value("hash", "") == hash;
-      } catch (const Error&) {
-      }
-    }
+    const bool resume = stage.resumable() && !rerun_rest && record.is_object() &&
+                        !record.value("complete", false) && record.value("hash", "") == hash;
     if (!resume) {
       fs::remove_all(sdir);
     } else {  // keep the artifacts to continue from; drop what a killed attempt left beside them

@@ -41,8 +41,7 @@ struct ExternalOptions {
 class ExternalRewardModel : public RewardModel {
  public:
   explicit ExternalRewardModel(const nlohmann::json& cfg) {
-    ExternalOptions o;
-    fields_from_json(o, cfg, "reward model external");
+    const auto o = fields_from_json<ExternalOptions>(cfg, "reward model external");
     has_ctr_ = o.has_ctr;
     options_.command = o.command;
     options_.timeout_seconds = o.timeout_seconds;

@@ -33,16 +33,11 @@ struct TorchScriptOptions {
   }
 };
 
-TorchScriptOptions torchscript_options(const nlohmann::json& cfg) {
-  TorchScriptOptions o;
-  fields_from_json(o, cfg, "reward model torchscript");
-  return o;
-}
-
 class TorchScriptRewardModel : public RewardModel {
  public:
   explicit TorchScriptRewardModel(const nlohmann::json& cfg)
-      : TorchScriptRewardModel(torchscript_options(cfg)) {}
+      : TorchScriptRewardModel(
+            fields_from_json<TorchScriptOptions>(cfg, "reward model torchscript")) {}
   explicit TorchScriptRewardModel(const TorchScriptOptions& o)
       : path_(o.path), device_(o.device), batch_(o.eval_batch_size) {
     if (path_.empty())

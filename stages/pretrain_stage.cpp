@@ -57,11 +57,8 @@ struct PretrainStageOptions {
 
 class PretrainStage : public Stage {
  public:
-  explicit PretrainStage(const nlohmann::json& cfg) {
-    PretrainStageOptions o;
-    fields_from_json(o, cfg, "stages.pretrain");
-    data_ = o.data;
-  }
+  explicit PretrainStage(const nlohmann::json& cfg)
+      : data_(fields_from_json<PretrainStageOptions>(cfg, "stages.pretrain").data) {}
 
   std::vector<ArtifactRef> reads() const override {
     if (!data_.empty()) return {};

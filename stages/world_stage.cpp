@@ -27,11 +27,8 @@ struct WorldStageOptions {
 
 class WorldStage : public Stage {
  public:
-  explicit WorldStage(const nlohmann::json& cfg) {
-    WorldStageOptions o;
-    fields_from_json(o, cfg, "stages.world");
-    threads_ = o.threads;
-  }
+  explicit WorldStage(const nlohmann::json& cfg)
+      : threads_(fields_from_json<WorldStageOptions>(cfg, "stages.world").threads) {}
 
   std::vector<std::string> writes() const override { return {"data"}; }
   std::vector<std::string> config_keys() const override { return {"world"}; }
