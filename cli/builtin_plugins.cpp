@@ -9,6 +9,8 @@
 #include "harness/plugins.h"
 #include "harness/runner.h"
 #include "methods/register.h"
+#include "optimisers/register.h"
+#include "prompts/register.h"
 #include "reports/register.h"
 #include "rewards/register.h"
 #include "stages/register.h"
@@ -28,6 +30,8 @@ void register_builtin_plugins() {
     methods::register_plugins(p);
     baselines::register_plugins(p);
     rewards::register_plugins(p);
+    prompts::register_plugins(p);
+    optimisers::register_plugins(p);
   });
 }
 

@@ -11,10 +11,12 @@ namespace caig::datasets {
 
 void register_dataset_sources(Plugins& p);  // register.cpp
 void register_renderers(Plugins& p);        // register.cpp
+void register_external_renderer(Plugins& p);  // external_renderer.cpp
 
 inline void register_plugins(Plugins& p) {
   register_dataset_sources(p);
   register_renderers(p);
+  register_external_renderer(p);
 }
 
 }  // namespace caig::datasets

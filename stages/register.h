@@ -11,11 +11,13 @@ namespace caig::stages {
 void register_world_stage(Plugins& p);            // world_stage.cpp
 void register_pretrain_stage(Plugins& p);         // pretrain_stage.cpp
 void register_reward_accuracy_stage(Plugins& p);  // reward_accuracy_stage.cpp
+void register_optimise_stage(Plugins& p);         // optimise_stage.cpp
 
 inline void register_plugins(Plugins& p) {
   register_world_stage(p);
   register_pretrain_stage(p);
   register_reward_accuracy_stage(p);
+  register_optimise_stage(p);
 }
 
 }  // namespace caig::stages

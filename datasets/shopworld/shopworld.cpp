@@ -157,11 +157,18 @@ Ad ShopWorld::make_ad(const Product& p, const std::string& description,
 
 Ad ShopWorld::make_ad(const Product& p, const std::string& description, uint64_t render_seed,
                       const cv::Mat& product_rgba) const {
+  return score_ad(p, description, render_seed,
+                  render_ad(product_rgba, parse_description(description).background, render_seed,
+                            render_options()));
+}
+
+Ad ShopWorld::score_ad(const Product& p, const std::string& description, uint64_t render_seed,
+                       RenderedAd rendered) const {
   Ad ad;
   ad.description = description;
   ad.parsed = parse_description(description);
   ad.render_seed = render_seed;
-  ad.rendered = render_ad(product_rgba, ad.parsed.background, render_seed, render_options());
+  ad.rendered = std::move(rendered);
   const double contrast = visibility_contrast(ad.rendered.image, ad.rendered.mask);
   // The noise key names the ad by what defines it, so the same ad gets the same noise anywhere.
   const uint64_t key =

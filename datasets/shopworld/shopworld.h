@@ -56,6 +56,11 @@ class ShopWorld {
   Ad make_ad(const Product& p, const std::string& description, uint64_t render_seed) const;
   Ad make_ad(const Product& p, const std::string& description, uint64_t render_seed,
              const cv::Mat& product_rgba) const;
+  // Scores an ad some renderer drew (the loop's renderer plugin): the click model's terms from
+  // its pixels, with the same idiosyncratic noise make_ad gives the same (product, description,
+  // render seed).
+  Ad score_ad(const Product& p, const std::string& description, uint64_t render_seed,
+              RenderedAd rendered) const;
 
   // The human designers' policy: a matching background with probability rho, other slots from
   // the category's habits.

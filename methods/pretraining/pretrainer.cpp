@@ -189,12 +189,11 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
   // one product share its prompt.
   std::vector<Example> per_product;
   std::set<std::string> seen;
-  for (const auto& e : subset(build_task_examples(tok, d, split, Task::Prompt), 1 << 30,
-                              derive_seed(seed, "products"))) {
-    if (static_cast<int64_t>(per_product.size()) >= opt.sample_products) break;
-    if (seen.insert(d.creatives[static_cast<size_t>(e.creative)].product_id).second)
-      per_product.push_back(e);
-  }
+  if (opt.sample_products > 0)
+    for (int64_t c : distinct_product_creatives(d, split, opt.sample_products, seed)) {
+      per_product.push_back(make_example(tok, d, c, Task::Prompt));
+      seen.insert(d.creatives[static_cast<size_t>(c)].product_id);
+    }
   // The designers' own match rate on the same products, over all their creatives in the split.
   int64_t designed = 0, designer_matched = 0;
   for (const auto& c : d.creatives)

@@ -1,9 +1,12 @@
 #include "methods/pretraining/tasks.h"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "harness/error.h"
 #include "harness/seeds.h"
+#include "harness/trainer.h"
 
 namespace caig::pretraining {
 
@@ -146,6 +149,21 @@ std::vector<Example> build_task_examples(const backbone::Tokenizer& tok, const d
   for (size_t i = 0; i < d.creatives.size(); ++i)
     if (d.creatives[i].split == split)
       out.push_back(make_example(tok, d, static_cast<int64_t>(i), task));
+  return out;
+}
+
+std::vector<int64_t> distinct_product_creatives(const data::Dataset& d, const std::string& split,
+                                                int64_t n, uint64_t seed) {
+  std::vector<int64_t> in_split;
+  for (size_t i = 0; i < d.creatives.size(); ++i)
+    if (d.creatives[i].split == split) in_split.push_back(static_cast<int64_t>(i));
+  std::vector<int64_t> out;
+  std::set<std::string> seen;
+  for (size_t k : seeded_permutation(in_split.size(), derive_seed(seed, "products"))) {
+    if (n > 0 && static_cast<int64_t>(out.size()) >= n) break;
+    const int64_t c = in_split[k];
+    if (seen.insert(d.creatives[static_cast<size_t>(c)].product_id).second) out.push_back(c);
+  }
   return out;
 }
 

@@ -63,6 +63,13 @@ std::vector<Example> build_examples(const backbone::Tokenizer& tok, const data::
                                     const std::string& split, const TaskMixture& mixture,
                                     uint64_t seed, int64_t epoch = 0);
 
+// The first creative of each of at most n distinct products of `split`, in the seeded order in
+// which pretraining's evaluation samples descriptions (the creatives of the split permuted by
+// derive_seed(seed, "products"), each product where it first appears): the optimisation loop
+// measures its prompt models on the same products. n <= 0: every product.
+std::vector<int64_t> distinct_product_creatives(const data::Dataset& d, const std::string& split,
+                                                int64_t n, uint64_t seed);
+
 // Every task for every creative of `split` (evaluation sets: one list per task).
 std::vector<Example> build_task_examples(const backbone::Tokenizer& tok, const data::Dataset& d,
                                          const std::string& split, Task task);

@@ -66,16 +66,21 @@ TEST(Registry, BuiltinPluginsAreAllRegistered) {
   EXPECT_EQ(p.datasets.names(),
             (std::vector<std::string>{"cg4ctr_json", "creative_ranking", "shopworld_commercial",
                                       "shopworld_dir", "shopworld_public"}));
-  EXPECT_EQ(p.renderers.names(), (std::vector<std::string>{"procedural"}));
-  EXPECT_EQ(p.reports.names(),
-            (std::vector<std::string>{"pretraining", "reward_accuracy", "world_calibration"}));
-  EXPECT_EQ(p.stages.names(), (std::vector<std::string>{"pretrain", "reward_accuracy", "world"}));
+  EXPECT_EQ(p.renderers.names(), (std::vector<std::string>{"external", "procedural"}));
+  EXPECT_EQ(p.reports.names(), (std::vector<std::string>{"optimise", "pretraining",
+                                                         "reward_accuracy", "world_calibration"}));
+  EXPECT_EQ(p.stages.names(),
+            (std::vector<std::string>{"optimise", "pretrain", "reward_accuracy", "world"}));
   EXPECT_EQ(p.reward_models.names(),
             (std::vector<std::string>{"caig", "cg4ctr", "deepfm", "external", "fm", "judge", "lr",
                                       "oracle", "random", "torchscript", "vam"}));
   for (const auto& [name, e] : p.reward_models.entries()) EXPECT_FALSE(e.help.empty()) << name;
-  EXPECT_TRUE(p.prompt_models.names().empty());
-  EXPECT_TRUE(p.optimisers.names().empty());
+  EXPECT_EQ(p.prompt_models.names(), (std::vector<std::string>{"caig", "random", "template"}));
+  EXPECT_EQ(p.optimisers.names(),
+            (std::vector<std::string>{"best_of_n", "dpo", "hinge", "ipo", "kto", "mdpo", "none",
+                                      "orpo", "pcpo", "robust", "simpo"}));
+  for (const auto& [name, e] : p.optimisers.entries()) EXPECT_FALSE(e.help.empty()) << name;
+  for (const auto& [name, e] : p.prompt_models.entries()) EXPECT_FALSE(e.help.empty()) << name;
   for (const auto& [name, e] : p.datasets.entries()) EXPECT_FALSE(e.help.empty()) << name;
 }
 
