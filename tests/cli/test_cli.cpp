@@ -222,7 +222,7 @@ TEST(Cli, ConfigErrorsNameKeyAndFile) {
                (dir / "r3").string());
   EXPECT_EQ(st.status, 2);
   EXPECT_THAT(st.output,
-              HasSubstr("unknown stage 'wrld'; known: pretrain, reward_accuracy, world"));
+              HasSubstr("unknown stage 'wrld'; known: optimise, pretrain, reward_accuracy, world"));
   const auto pr = run_caig("world --preset huge --out " + (dir / "w").string());
   EXPECT_EQ(pr.status, 2);
   EXPECT_THAT(pr.output, HasSubstr("unknown preset 'huge'"));
@@ -284,7 +284,7 @@ TEST(Cli, PretrainWritesACheckpointAndResumes) {
   EXPECT_EQ(m["metrics"]["synthetic_ads"]["renderer"], "procedural");
   // Config errors name the setting (each run stops before it writes anything).
   const std::pair<const char*, const char*> bad_settings[] = {
-      {"pretrain.synthetic_renderer=nope", "unknown renderer 'nope'; known: procedural"},
+      {"pretrain.synthetic_renderer=nope", "unknown renderer 'nope'; known: external, procedural"},
       {"pretrain.samples_per_product=0", "samples_per_product >= 1"},
       {"pretrain.final_lr_ratio=2", "final_lr_ratio must be in [0, 1], got 2"}};
   for (const auto& [setting, message] : bad_settings) {

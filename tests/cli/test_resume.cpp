@@ -53,36 +53,6 @@ nlohmann::json recorded_files(const fs::path& run, const std::string& stage,
   return out;
 }
 
-// Starts `caig <args>` in the background with its output in `log`; returns its pid.
-pid_t start_caig(const std::string& args, const fs::path& log) {
-  const std::string cmd =
-      std::string("exec ") + CAIG_BINARY + " --quiet " + args + " > " + log.string() + " 2>&1";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  return pid;
-}
-
-// Waits until `path` exists (true) or `pid` has exited (false).
-bool wait_for_file(const fs::path& path, pid_t pid) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fs::exists(path)) return true;
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) return fs::exists(path);
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return false;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 // Pretraining long enough, with checkpoints every few steps, to be stopped part-way through.
 const std::string kResumable =
     " --preset smoke --set pretrain.max_steps=60 --set pretrain.eval_every=5";

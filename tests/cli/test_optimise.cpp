@@ -1,0 +1,91 @@
+// The optimise stage end to end at the smoke preset: experiments/match_rate.toml writes the curve,
+// the over-optimisation figure and the tables; a run killed inside the stage resumes at the first
+// arm it had not finished and gives the same results; bad arms are errors before anything runs.
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness/files.h"
+#include "tests/cli/cli_util.h"
+
+namespace fs = std::filesystem;
+using namespace caig_cli_test;
+using testing::HasSubstr;
+
+namespace {
+
+const std::string kMatchRate = std::string(CAIG_SOURCE_DIR) + "/experiments/match_rate.toml";
+
+}  // namespace
+
+TEST(Optimise, MatchRateExperimentWritesTheCurveAndResumes) {
+  const auto whole = scratch("optimise_whole"), killed = scratch("optimise_killed");
+  const std::string args = "run " + kMatchRate + " --preset smoke --out ";
+  const auto r = run_caig(args + whole.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = caig::read_json(whole / "metrics.json").at("optimise");
+  ASSERT_EQ(m.at("arms").size(), 5u);
+  for (const auto& a : m.at("arms")) {
+    EXPECT_EQ(a.at("seeds").size(), 3u) << a.at("name");
+    EXPECT_EQ(a.at("summary").size(), 3u) << a.at("name");  // iterations 0..2 at smoke
+    const auto& first = a.at("summary").front();
+    EXPECT_TRUE(first.at("match_rate").is_object());
+    // Every arm starts from the same prompt model, measured with the same seeds.
+    EXPECT_EQ(first.at("match_rate"), m.at("arms")[0].at("summary").front().at("match_rate"));
+  }
+  EXPECT_EQ(m.at("arms")[0].at("name"), "none");
+  EXPECT_EQ(m.at("arms")[3].at("name"), "dpo+oracle");
+  for (const char* f :
+       {"tables/optimise_match_rate.md", "tables/optimise_final.csv",
+        "figures/optimise_match_rate.png", "figures/optimise_match_rate.svg",
+        "figures/optimise_overoptimisation.png", "figures/optimise_overoptimisation.gp",
+        "stages/optimise/models/dpo+caig/seed0/model.pt",
+        "stages/optimise/models/pcpo+caig/seed0/prompt_model.json"})
+    EXPECT_TRUE(fs::exists(whole / f)) << f;
+  EXPECT_FALSE(fs::exists(whole / "stages/optimise/models/none"));  // nothing trained
+  EXPECT_FALSE(fs::exists(whole / "stages/optimise/scratch"));
+  EXPECT_THAT(caig::read_file(whole / "report.md"), HasSubstr("## CTR-driven optimisation"));
+  EXPECT_THAT(caig::read_file(whole / "tables/optimise_match_rate.md"), HasSubstr("pcpo+oracle"));
+  // caig report re-renders the tables from the stored JSON alone.
+  const auto table = caig::read_file(whole / "tables/optimise_final.csv");
+  fs::remove(whole / "tables/optimise_final.csv");
+  ASSERT_EQ(run_caig("report " + whole.string()).status, 0);
+  EXPECT_EQ(caig::read_file(whole / "tables/optimise_final.csv"), table);
+
+  // SIGKILL once the first trained arm has kept its result: the resumed stage goes on from there.
+  const pid_t pid = start_caig(args + killed.string(), killed.string() + ".log");
+  ASSERT_TRUE(wait_for_file(killed / "stages/optimise/arms/dpo+caig/seed0.json", pid));
+  ::kill(pid, SIGKILL);
+  wait_exit(pid);
+  const auto resumed = run_caig(args + killed.string());
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_THAT(resumed.output, HasSubstr("stage reward_accuracy: reused"));
+  EXPECT_THAT(resumed.output, HasSubstr("stage optimise: resuming"));
+  EXPECT_EQ(caig::read_json(killed / "metrics.json").at("optimise"), m);
+  EXPECT_EQ(caig::read_file(killed / "stages/optimise/records.jsonl"),
+            caig::read_file(whole / "stages/optimise/records.jsonl"));
+}
+
+TEST(Optimise, BadArmsAreErrorsBeforeAnythingRuns) {
+  const auto dir = scratch("optimise_bad");
+  const std::string base = "run " + kMatchRate + " --preset smoke --out " + dir.string();
+  auto err = [&](const std::string& set) {
+    const auto r = run_caig(base + " --set '" + set + "'");
+    EXPECT_NE(r.status, 0) << set;
+    EXPECT_FALSE(fs::exists(dir / "stages/world/stage.json")) << set;
+    return r.output;
+  };
+  EXPECT_THAT(err("stages.optimise.arms=[{optimiser=\"dpo\", beta=1}]"),
+              HasSubstr("stages.optimise.arms[0]: unknown key 'beta'"));
+  EXPECT_THAT(err("stages.optimise.arms=[{optimiser=\"dpo\", prompt_model=\"template\"}]"),
+              HasSubstr("prompt model 'template' is not trainable"));
+  EXPECT_THAT(err("stages.optimise.arms=[{optimiser=\"nope\"}]"),
+              HasSubstr("unknown optimiser 'nope'"));
+  EXPECT_THAT(err("stages.optimise.arms=[{optimiser=\"dpo\"}, {optimiser=\"dpo\"}]"),
+              HasSubstr("two arms are named 'dpo+caig'"));
+  EXPECT_THAT(err("stages.optimise.arms=[{optimiser=\"pcpo\", config={variant=\"x\"}}]"),
+              HasSubstr("variant 'x' is not one of"));
+  EXPECT_THAT(err("run.stages=[\"world\", \"pretrain\", \"optimise\"]"),
+              HasSubstr("reward_accuracy"));
+}
