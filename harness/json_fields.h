@@ -52,6 +52,11 @@ bool has_type(const nlohmann::json& v) {
     for (const auto& e : v)
       if (!e.is_number_integer()) return false;
     return true;
+  } else if constexpr (std::is_same_v<T, std::vector<double>>) {
+    if (!v.is_array()) return false;
+    for (const auto& e : v)
+      if (!e.is_number()) return false;
+    return true;
   } else {
     return v.is_object();  // a nested struct
   }

@@ -12,12 +12,14 @@ void register_world_stage(Plugins& p);            // world_stage.cpp
 void register_pretrain_stage(Plugins& p);         // pretrain_stage.cpp
 void register_reward_accuracy_stage(Plugins& p);  // reward_accuracy_stage.cpp
 void register_optimise_stage(Plugins& p);         // optimise_stage.cpp
+void register_optimise_map_stage(Plugins& p);     // optimise_map_stage.cpp
 
 inline void register_plugins(Plugins& p) {
   register_world_stage(p);
   register_pretrain_stage(p);
   register_reward_accuracy_stage(p);
   register_optimise_stage(p);
+  register_optimise_map_stage(p);
 }
 
 }  // namespace caig::stages

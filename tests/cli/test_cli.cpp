@@ -221,8 +221,10 @@ TEST(Cli, ConfigErrorsNameKeyAndFile) {
       run_caig("run " + kPaper + " --preset smoke --set 'run.stages=[\"wrld\"]' --out " +
                (dir / "r3").string());
   EXPECT_EQ(st.status, 2);
-  EXPECT_THAT(st.output,
-              HasSubstr("unknown stage 'wrld'; known: optimise, pretrain, reward_accuracy, world"));
+  EXPECT_THAT(
+      st.output,
+      HasSubstr(
+          "unknown stage 'wrld'; known: optimise, optimise_map, pretrain, reward_accuracy, world"));
   const auto pr = run_caig("world --preset huge --out " + (dir / "w").string());
   EXPECT_EQ(pr.status, 2);
   EXPECT_THAT(pr.output, HasSubstr("unknown preset 'huge'"));

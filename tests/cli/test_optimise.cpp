@@ -89,3 +89,35 @@ TEST(Optimise, BadArmsAreErrorsBeforeAnythingRuns) {
   EXPECT_THAT(err("run.stages=[\"world\", \"pretrain\", \"optimise\"]"),
               HasSubstr("reward_accuracy"));
 }
+
+TEST(Optimise, MapOverTheMismatchPenaltyRedrawsClicksAndReusesThePretraining) {
+  const auto dir = scratch("optimise_map");
+  const std::string map = std::string(CAIG_SOURCE_DIR) + "/experiments/pcpo_map.toml";
+  const auto r = run_caig("run " + map +
+                          " --preset smoke --set 'stages.optimise_map.values=[0.0, 2.0]' --out " +
+                          dir.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = caig::read_json(dir / "metrics.json").at("optimise_map");
+  ASSERT_EQ(m.at("grid").size(), 2u);
+  for (const auto& g : m.at("grid")) {
+    EXPECT_TRUE(g.at("judges").contains("caig"));
+    EXPECT_EQ(g.at("arms").size(), 3u);
+  }
+  // The same policy is measured first under both values; the world's gold reward differs.
+  const auto& a0 = m["grid"][0]["arms"][0]["summary"][0];
+  const auto& a1 = m["grid"][1]["arms"][0]["summary"][0];
+  EXPECT_EQ(a0.at("match_rate"), a1.at("match_rate"));
+  EXPECT_NE(a0.at("gold_ctr"), a1.at("gold_ctr"));
+  const auto table = caig::read_file(dir / "tables/optimise_map.md");
+  EXPECT_THAT(table, HasSubstr("DPO - PCPO match"));
+  EXPECT_THAT(table, HasSubstr("| 2 |"));
+  EXPECT_TRUE(fs::exists(dir / "figures/optimise_map_match.png"));
+  EXPECT_TRUE(fs::exists(dir / "figures/optimise_map_lift.svg"));
+  EXPECT_FALSE(fs::exists(dir / "stages/optimise_map/scratch"));
+  // A parameter the designers read changes the creatives: an error that says what to do instead.
+  const auto rho =
+      run_caig("run " + map + " --preset smoke --set stages.optimise_map.parameter=rho " +
+               "--set 'stages.optimise_map.values=[0.5]' --out " + dir.string() + "_rho");
+  EXPECT_NE(rho.status, 0);
+  EXPECT_THAT(rho.output, HasSubstr("not a click-model parameter"));
+}
