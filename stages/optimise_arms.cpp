@@ -205,8 +205,7 @@ nlohmann::json run_arm(const ArmsRun& run, const ArmSpec& a, int64_t s) {
       s == 0 ? run.eval_seed : derive_seed(run.eval_seed, static_cast<uint64_t>(s));
   auto policy = make_prompt_model(experiment, a.prompt_model);
   PromptModelContext pctx;
-  if (ctx.has_input("pretrain", "checkpoint"))
-    pctx.pretrained_checkpoint = ctx.input("pretrain", "checkpoint");
+  pctx.pretrained_checkpoint = run.checkpoint;
   pctx.device = ctx.device();
   pctx.world = run.dataset.world;
   policy->setup(pctx);

@@ -87,12 +87,13 @@ struct ArmsRun {
   const ArmsOptions& options;
   double match_threshold = 0.5;
   int64_t image_size = 64;
-  uint64_t seed = 0;              // seed s of an arm is derived from it
-  uint64_t eval_seed = 0;         // seed 0's held-out measurement seed; seed s's is derived from it
-  std::filesystem::path results;  // <results>/<arm>/seed<s>.json
-  std::filesystem::path models;   // <models>/<arm>/seed<s>/; empty: none kept
-  std::filesystem::path scratch;  // files of judges that read images
-  std::string budget_prefix;      // before "<arm>/seed<s>" in the stage's budget
+  uint64_t seed = 0;       // seed s of an arm is derived from it
+  uint64_t eval_seed = 0;  // seed 0's held-out measurement seed; seed s's is derived from it
+  std::filesystem::path checkpoint;  // the pretrained backbone prompt models start from; or none
+  std::filesystem::path results;     // <results>/<arm>/seed<s>.json
+  std::filesystem::path models;      // <models>/<arm>/seed<s>/; empty: none kept
+  std::filesystem::path scratch;     // files of judges that read images
+  std::string budget_prefix;         // before "<arm>/seed<s>" in the stage's budget
   // The judge of an arm for seed index s.
   std::function<std::unique_ptr<RewardModel>(const ArmSpec&, int64_t s, uint64_t seed)> judge;
 };

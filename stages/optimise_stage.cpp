@@ -93,6 +93,8 @@ class OptimiseStage : public Stage {
     run.image_size = image_size;
     run.seed = derive_seed(ctx.seed(), "optimise");
     run.eval_seed = pretrain_eval;
+    if (ctx.has_input("pretrain", "checkpoint"))
+      run.checkpoint = ctx.input("pretrain", "checkpoint");
     run.results = ctx.output("arms");
     run.models = ctx.output("models");
     run.scratch = ctx.dir() / "scratch";

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/test_util.h"
 
 namespace caig_cli_test {
@@ -33,6 +35,24 @@ inline Result run_caig(const std::string& args, const std::string& env_prefix = 
   while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
   const int status = ::pclose(pipe);
   return {WEXITSTATUS(status), out};
+}
+
+// The results without what measures time or memory (device seconds, wall seconds, peak memory),
+// which no two runs share.
+inline nlohmann::json strip_measured(const nlohmann::json& j) {
+  if (j.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : j) out.push_back(strip_measured(v));
+    return out;
+  }
+  if (!j.is_object()) return j;
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [k, v] : j.items()) {
+    if (k.find("seconds") != std::string::npos || k.find("peak_memory") != std::string::npos)
+      continue;
+    out[k] = strip_measured(v);
+  }
+  return out;
 }
 
 inline fs::path scratch(const std::string& name) {

@@ -1,6 +1,8 @@
 // The optimise stage end to end at the smoke preset: experiments/match_rate.toml writes the curve,
 // the over-optimisation figure and the tables; a run killed inside the stage resumes at the first
 // arm it had not finished and gives the same results; bad arms are errors before anything runs.
+// The optimise_map stage over M alone (reusing the pretraining) and over rho x M (a world and a
+// pretraining per rho), killed and resumed.
 #include <filesystem>
 
 #include <gmock/gmock.h>
@@ -98,14 +100,17 @@ TEST(Optimise, MapOverTheMismatchPenaltyRedrawsClicksAndReusesThePretraining) {
                           dir.string());
   ASSERT_EQ(r.status, 0) << r.output;
   const auto m = caig::read_json(dir / "metrics.json").at("optimise_map");
-  ASSERT_EQ(m.at("grid").size(), 2u);
-  for (const auto& g : m.at("grid")) {
+  ASSERT_EQ(m.at("rows").size(), 1u);
+  EXPECT_TRUE(m.at("world_parameter").is_null());
+  const auto& grid = m["rows"][0].at("grid");
+  ASSERT_EQ(grid.size(), 2u);
+  for (const auto& g : grid) {
     EXPECT_TRUE(g.at("judges").contains("caig"));
     EXPECT_EQ(g.at("arms").size(), 3u);
   }
   // The same policy is measured first under both values; the world's gold reward differs.
-  const auto& a0 = m["grid"][0]["arms"][0]["summary"][0];
-  const auto& a1 = m["grid"][1]["arms"][0]["summary"][0];
+  const auto& a0 = grid[0]["arms"][0]["summary"][0];
+  const auto& a1 = grid[1]["arms"][0]["summary"][0];
   EXPECT_EQ(a0.at("match_rate"), a1.at("match_rate"));
   EXPECT_NE(a0.at("gold_ctr"), a1.at("gold_ctr"));
   const auto table = caig::read_file(dir / "tables/optimise_map.md");
@@ -120,4 +125,67 @@ TEST(Optimise, MapOverTheMismatchPenaltyRedrawsClicksAndReusesThePretraining) {
                "--set 'stages.optimise_map.values=[0.5]' --out " + dir.string() + "_rho");
   EXPECT_NE(rho.status, 0);
   EXPECT_THAT(rho.output, HasSubstr("not a click-model parameter"));
+}
+
+TEST(Optimise, MapOverRhoGeneratesAWorldAndAPretrainingPerValue) {
+  const auto dir = scratch("optimise_rho_map");
+  const std::string map = std::string(CAIG_SOURCE_DIR) + "/experiments/pcpo_rho_map.toml";
+  const auto r = run_caig("run " + map + " --preset smoke --out " + dir.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = caig::read_json(dir / "metrics.json").at("optimise_map");
+  EXPECT_EQ(m.at("world_parameter"), "rho");
+  ASSERT_EQ(m.at("rows").size(), 2u);
+  // Each row is its own world: the designers' logged match rate follows rho.
+  const auto designers = [&](size_t i) {
+    return m["rows"][i]
+        .at("pretraining")
+        .at("sampled_descriptions")
+        .at("designer_match_rate")
+        .get<double>();
+  };
+  EXPECT_EQ(m["rows"][0].at("value"), 0.5);
+  EXPECT_LT(designers(0) + 0.15, designers(1));
+  for (const auto& row : m.at("rows")) {
+    ASSERT_EQ(row.at("grid").size(), 2u);
+    for (const auto& g : row.at("grid")) EXPECT_EQ(g.at("arms").size(), 3u);
+  }
+  EXPECT_TRUE(fs::exists(dir / "stages/optimise_map/arms/rho=0.9/mismatch_penalty=2.4"));
+  EXPECT_FALSE(fs::exists(dir / "stages/optimise_map/scratch"));
+  const auto heat = caig::read_file(dir / "tables/optimise_map_heat_match.md");
+  EXPECT_THAT(heat, HasSubstr("| rho | 0 | 2.4 |"));
+  EXPECT_THAT(heat, HasSubstr("| 0.9 |"));
+  EXPECT_THAT(caig::read_file(dir / "tables/optimise_map.md"), HasSubstr("pretrained match"));
+  for (const char* f : {"optimise_map_heat_match.png", "optimise_map_heat_lift.svg"})
+    EXPECT_TRUE(fs::exists(dir / "figures" / f)) << f;
+
+  // SIGKILL while the second world is being pretrained: the resumed stage keeps the first world's
+  // arms and the second world, and ends with the same results.
+  const auto killed = scratch("optimise_rho_map_killed");
+  const std::string args = "run " + map + " --preset smoke --out " + killed.string();
+  const pid_t pid = start_caig(args, killed.string() + ".log");
+  ASSERT_TRUE(
+      wait_for_file(killed / "stages/optimise_map/scratch/worlds/rho=0.9/world_spent.json", pid));
+  ::kill(pid, SIGKILL);
+  wait_exit(pid);
+  const auto resumed = run_caig(args);
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_THAT(resumed.output, HasSubstr("stage optimise_map: resuming"));
+  EXPECT_EQ(strip_measured(caig::read_json(killed / "metrics.json").at("optimise_map")),
+            strip_measured(m));
+
+  // The two axes must differ, and the world axis needs values.
+  const auto same = run_caig("run " + map + " --preset smoke --set " +
+                             "stages.optimise_map.parameter=rho --out " + dir.string() + "_same");
+  EXPECT_NE(same.status, 0);
+  EXPECT_THAT(same.output, HasSubstr("world_parameter and parameter are both 'rho'"));
+  const auto empty =
+      run_caig("run " + map + " --preset smoke --set " +
+               "'stages.optimise_map.world_values=[]' --out " + dir.string() + "_empty");
+  EXPECT_NE(empty.status, 0);
+  EXPECT_THAT(empty.output, HasSubstr("world_values is empty"));
+  const auto unknown =
+      run_caig("run " + map + " --preset smoke --set " +
+               "stages.optimise_map.world_parameter=sunshine --out " + dir.string() + "_unknown");
+  EXPECT_NE(unknown.status, 0);
+  EXPECT_THAT(unknown.output, HasSubstr("'sunshine' is not a numeric key of [world]"));
 }

@@ -25,24 +25,6 @@ using testing::Not;
 
 namespace {
 
-// The results without what measures time or memory (device seconds, wall seconds, peak memory),
-// which no two runs share.
-nlohmann::json strip_measured(const nlohmann::json& j) {
-  if (j.is_array()) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& v : j) out.push_back(strip_measured(v));
-    return out;
-  }
-  if (!j.is_object()) return j;
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [k, v] : j.items()) {
-    if (k.find("seconds") != std::string::npos || k.find("peak_memory") != std::string::npos)
-      continue;
-    out[k] = strip_measured(v);
-  }
-  return out;
-}
-
 // The recorded hashes of a stage's files under `prefix` (e.g. the checkpoint's).
 nlohmann::json recorded_files(const fs::path& run, const std::string& stage,
                               const std::string& prefix) {
