@@ -118,6 +118,7 @@ class OracleModel : public RewardModel {
     }
     return p;
   }
+  bool needs_true_ctr() const override { return true; }
   bool has_ctr() const override { return true; }
   std::vector<double> ctr(const AdSet& ads) override {
     check(ads);

@@ -174,6 +174,7 @@ void PointScorerModel::train(TrainContext& ctx) {
   TrainerOptions topt;
   topt.batch_size = options_.batch_size;
   topt.lr = options_.lr;
+  topt.probe = ctx.probe;  // scores_of() sets the module's mode itself
   ScorerTask task(*this, options_, t, derive_seed(ctx.seed, "lists"));
   Trainer trainer(topt, ctx.meter, derive_seed(ctx.seed, "batches"));
   trainer.run(task, module().parameters(), opt);

@@ -23,8 +23,8 @@ namespace caig::cli {
 
 void add_eval_rm_command(CLI::App& app) {
   struct Options {
-    std::string preset = "cpu", data, model, load, experiment, variant = "commercial", checkpoint,
-                baseline, out, split = "test";
+    std::string preset = "cpu", data, images, model, load, experiment, variant = "commercial",
+                checkpoint, baseline, out, split = "test";
     std::vector<std::string> sets;
     uint64_t seed = 7;
     int seeds = 1;
@@ -32,7 +32,12 @@ void add_eval_rm_command(CLI::App& app) {
   auto opt = std::make_shared<Options>();
   auto* sub = app.add_subcommand(
       "eval-rm", "train (if trainable) and evaluate one reward model on a dataset's test pairs");
-  sub->add_option("--data", opt->data, "dataset directory (from `caig world`)")->required();
+  sub->add_option("--data", opt->data,
+                  "dataset: a ShopWorld directory (from `caig world`), a CreativeRanking TSV or a "
+                  "CG4CTR/CAIG JSON file (as `caig data inspect`)")
+      ->required();
+  sub->add_option("--images", opt->images,
+                  "image folder of a TSV or JSON dataset (default: 'images' beside the file)");
   auto* model_opt = sub->add_option("--model", opt->model, "reward model name (see `caig list`)");
   sub->add_option("--load", opt->load,
                   "a saved reward model directory to score without training (its reward_model.json "
@@ -78,24 +83,27 @@ void add_eval_rm_command(CLI::App& app) {
     stage["seeds"] = opt->seeds;
     stage["eval_split"] = opt->split;
     auto bo = rewards::BenchmarkOptions::from_config(stage, cfg, device);
-    const data::Dataset d = stages::load_stage_dataset(opt->data, cfg, opt->seed, "eval-rm --data");
+    const data::Dataset d =
+        stages::load_stage_dataset(opt->data, cfg, opt->seed, "eval-rm --data", opt->images);
     bo.image_size = rewards::dataset_image_size(d, cfg);
     bo.pretrained_checkpoint = opt->checkpoint;
     bo.load_from = opt->load;
     auto r = rewards::run_reward_benchmark(d, bo, cfg, opt->seed);
 
+    // A text-free dataset is scored as `public` whatever was asked (the metrics say so).
+    const std::string variant = r.metrics.at("variants").at(0).get<std::string>();
     nlohmann::json shown = r.metrics;
     if (!opt->baseline.empty()) {
       const auto stored = read_json(fs::path(opt->baseline) / "metrics.json");
       if (!stored.contains("reward_accuracy"))
         fail("--baseline {}: its metrics.json has no reward_accuracy table", opt->baseline);
       shown = stored["reward_accuracy"];
-      if (!shown["datasets"].contains(opt->variant))
-        fail("--baseline {}: no '{}' variant in its table", opt->baseline, opt->variant);
+      if (!shown["datasets"].contains(variant))
+        fail("--baseline {}: no '{}' variant in its table", opt->baseline, variant);
       const std::string row = opt->model + (opt->load.empty() ? " (eval-rm)" : " (loaded)");
-      shown["variants"] = {opt->variant};
-      shown["datasets"][opt->variant]["models"][row] =
-          r.metrics["datasets"][opt->variant]["models"][opt->model];
+      shown["variants"] = {variant};
+      shown["datasets"][variant]["models"][row] =
+          r.metrics["datasets"][variant]["models"][opt->model];
       shown["models"].push_back(row);
     }
     std::cout << reports::reward_accuracy_table(shown).markdown();

@@ -23,6 +23,17 @@ namespace caig {
 
 class BudgetMeter;
 
+// Evaluations during training at points of the spent budget (learning curves, early stopping).
+// After every step the trainer asks due(); when it is, the meter's clock is stopped (evaluation
+// is not timed), run() scores the model, and the task's after_probe() puts it back into training
+// mode. run() returning false ends the training as an exhausted budget would.
+class TrainingProbe {
+ public:
+  virtual ~TrainingProbe() = default;
+  virtual bool due(const BudgetMeter& meter) = 0;
+  virtual bool run(const BudgetMeter& meter) = 0;
+};
+
 struct TrainerOptions {
   int64_t batch_size = 32;   // examples per step
   double lr = 1e-3;          // the peak learning rate
@@ -41,6 +52,7 @@ struct TrainerOptions {
   int64_t checkpoint_every = 0;    // steps between TrainTask::checkpoint calls; 0: only at the end
   std::string label = "training";  // of the progress display
   int64_t progress_total = 0;      // 0: an open-ended count
+  TrainingProbe* probe = nullptr;  // not owned; none: no evaluations during training
 };
 
 // One example of a step: its position in the epoch's order, and the example it points to.
@@ -67,6 +79,8 @@ class TrainTask {
   // clock is stopped meanwhile (validation is not timed). Trainer::state() is what a resumed run
   // passes to Trainer::restore.
   virtual void checkpoint(int64_t steps_done, bool final) {}
+  // After a TrainingProbe scored the model (which may have switched it to evaluation mode).
+  virtual void after_probe() {}
 };
 
 class Trainer {
@@ -87,6 +101,7 @@ class Trainer {
   void run(TrainTask& task, const std::vector<at::Tensor>& params, torch::optim::Optimizer& opt);
 
   int64_t step() const { return step_; }
+  bool stopped_by_probe() const { return stopped_by_probe_; }
   double last_lr() const { return last_lr_; }            // < 0 before the first step
   nlohmann::json schedule() const { return schedule_; }  // ScheduleFit::to_json of the run
 
@@ -103,6 +118,7 @@ class Trainer {
   double last_lr_ = -1;
   nlohmann::json schedule_;  // the fit recorded by a run (restored on resume)
   bool finished_ = false;    // the final checkpoint was taken
+  bool stopped_by_probe_ = false;
 };
 
 // The seeded order of n items (Fisher-Yates on Rng(seed)): every epoch's order in the trainer,

@@ -128,6 +128,16 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
       task.checkpoint(step_, false);
       meter_.start();
     }
+    if (options_.probe && options_.probe->due(meter_)) {
+      meter_.stop();
+      const bool go_on = options_.probe->run(meter_);
+      task.after_probe();
+      meter_.start();
+      if (!go_on) {
+        stopped_by_probe_ = true;
+        break;
+      }
+    }
   }
   meter_.stop();
   progress.finish();

@@ -72,4 +72,24 @@ Interval bootstrap_ratio(const std::vector<std::pair<double, double>>& groups, i
   return out;
 }
 
+double t975(int64_t df) {
+  if (df < 1) fail("t975: degrees of freedom must be >= 1, got {}", df);
+  static const double t[] = {0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262};
+  if (df < 10) return t[df];
+  // Cornish-Fisher expansion of t around the normal quantile (error < 1e-3 from df = 10 on).
+  const double z = 1.959963984540054, n = static_cast<double>(df);
+  const double z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z;
+  return z + (z3 + z) / (4 * n) + (5 * z5 + 16 * z3 + 3 * z) / (96 * n * n) +
+         (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * n * n * n);
+}
+
+Interval mean_t_interval(const std::vector<double>& v) {
+  if (v.empty()) fail("mean_t_interval: no values");
+  const double m = mean(v);
+  if (v.size() == 1) return {m, m, m};
+  const double half = t975(static_cast<int64_t>(v.size()) - 1) * sample_sd(v) /
+                      std::sqrt(static_cast<double>(v.size()));
+  return {m, m - half, m + half};
+}
+
 }  // namespace caig::metrics

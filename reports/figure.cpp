@@ -54,9 +54,9 @@ void render_figure(const fs::path& dir, const Figure& f) {
       "{plot}\n"
       "set terminal svg size {w},{h} font 'sans,10'\n"
       "set output '{stem}.svg'\n"
-      "replot\n",
+      "{again}\n",
       fmt::arg("stem", f.stem), fmt::arg("w", f.width), fmt::arg("h", f.height),
-      fmt::arg("plot", f.plot));
+      fmt::arg("plot", f.plot), fmt::arg("again", f.multiplot ? f.plot : "replot"));
   try {
     write_file_atomic(stage / (f.stem + ".dat"), f.data);
     write_file_atomic(stage / (f.stem + ".gp"), script);

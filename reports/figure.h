@@ -14,6 +14,9 @@ struct Figure {
   // PNG and SVG are added around them.
   std::string plot;
   int width = 900, height = 450;
+  // The plot is a multiplot (several panels): the SVG runs the commands again instead of
+  // `replot`, which repeats only the last panel.
+  bool multiplot = false;
 };
 
 // Writes <stem>.dat and <stem>.gp and runs gnuplot (found in PATH, started without a shell) in a

@@ -18,6 +18,14 @@ namespace caig::reports {
 Table reward_accuracy_table(const nlohmann::json& m);  // m = metrics["reward_accuracy"]
 Table reward_accuracy_detail_table(const nlohmann::json& m, const std::string& variant);
 void render_reward_accuracy_figure(const nlohmann::json& m, const std::filesystem::path& dir);
+// The learning curves and the converged table (present when the stage ran with curve_points > 0
+// and converge): equal-budget against converged accuracy per model, and accuracy on the
+// validation pairs against samples and against device seconds (figures/reward_curves_<v>).
+bool has_curves(const nlohmann::json& m, const std::string& variant);
+bool has_converged(const nlohmann::json& m, const std::string& variant);
+Table reward_converged_table(const nlohmann::json& m, const std::string& variant);
+void render_reward_curve_figure(const nlohmann::json& m, const std::string& variant,
+                                const std::filesystem::path& dir);
 void register_reward_accuracy_report(Plugins& p);
 
 }  // namespace caig::reports

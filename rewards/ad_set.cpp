@@ -6,6 +6,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "harness/error.h"
@@ -13,39 +14,28 @@
 #include "harness/image_tensor.h"
 #include "harness/progress.h"
 #include "harness/seeds.h"
+#include "harness/tensor_cache.h"
 
 namespace caig::rewards {
 
-std::string split_of(const data::CreativeRecord& c) {
-  if (!c.split.empty()) return c.split;
-  const uint64_t bucket = derive_seed(0x5eedULL, c.product_id) % 10;
-  return bucket < 8 ? "train" : bucket == 8 ? "val" : "test";
+const std::string& split_of(const data::CreativeRecord& c) {
+  if (c.split.empty())
+    fail(
+        "creative '{}' (product '{}') has no split: an unsplit dataset needs one assigned "
+        "first (data::assign_product_splits, as the reward_accuracy stage does)",
+        c.creative_id, c.product_id);
+  return c.split;
 }
 
-AdSet make_ad_set(const data::Dataset& d, const std::vector<int64_t>& creatives, int64_t image_size,
-                  int threads) {
-  AdSet set;
-  set.has_text = d.has_text;
-  const auto n = static_cast<int64_t>(creatives.size());
-  set.images = torch::empty({n, 3, image_size, image_size}, torch::kUInt8);
-  bool all_truth = true;
-  for (int64_t i = 0; i < n; ++i) {
-    const auto& c = d.creatives.at(static_cast<size_t>(creatives[static_cast<size_t>(i)]));
-    AdInfo a;
-    a.product_id = c.product_id;
-    a.category = c.category;
-    a.title = c.title;
-    a.attributes = c.attributes.is_null() ? nlohmann::json::object() : c.attributes;
-    a.image_path =
-        std::filesystem::absolute(resolve_inside(d.root, c.image, "creative " + c.creative_id));
-    set.ads.push_back(std::move(a));
-    all_truth = all_truth && c.true_ctr.has_value();
-  }
-  if (all_truth)
-    for (int64_t i : creatives)
-      set.true_ctr.push_back(*d.creatives[static_cast<size_t>(i)].true_ctr);
+namespace {
 
-  // Decoding dominates; a few threads write disjoint rows of the tensor.
+// The images at `paths` read by `read` into [n, 3, size, size] uint8; decoding dominates, so a
+// few threads write disjoint rows. An error names the creative (`ids`) and the file.
+at::Tensor decode_images(const std::vector<std::filesystem::path>& paths,
+                         const std::vector<std::string>& ids, int64_t size,
+                         at::Tensor (*read)(const std::string&, int64_t), int threads) {
+  const auto n = static_cast<int64_t>(paths.size());
+  at::Tensor images = torch::empty({n, 3, size, size}, torch::kUInt8);
   std::atomic<int64_t> next{0};
   std::mutex mutex;
   std::string first_error;
@@ -53,12 +43,10 @@ AdSet make_ad_set(const data::Dataset& d, const std::vector<int64_t>& creatives,
   auto work = [&] {
     try {
       for (int64_t i; (i = next.fetch_add(1)) < n;) {
-        const auto& c = d.creatives[static_cast<size_t>(creatives[static_cast<size_t>(i)])];
         try {
-          set.images[i].copy_(
-              read_image_tensor(set.ads[static_cast<size_t>(i)].image_path.string(), image_size));
+          images[i].copy_(read(paths[static_cast<size_t>(i)].string(), size));
         } catch (const std::exception& e) {
-          fail("creative {}: {}", c.creative_id, e.what());
+          fail("creative {}: {}", ids[static_cast<size_t>(i)], e.what());
         }
         std::lock_guard<std::mutex> lock(mutex);
         progress.tick();
@@ -77,6 +65,62 @@ AdSet make_ad_set(const data::Dataset& d, const std::vector<int64_t>& creatives,
   for (auto& th : pool) th.join();
   progress.finish();
   if (!first_error.empty()) fail("{}", first_error);
+  return images;
+}
+
+std::filesystem::path image_path(const data::Dataset& d, const data::CreativeRecord& c) {
+  return std::filesystem::absolute(resolve_inside(d.root, c.image, "creative " + c.creative_id));
+}
+
+}  // namespace
+
+at::Tensor letterboxed_dataset_images(const data::Dataset& d, int64_t image_size, int threads,
+                                      const std::filesystem::path& cache_dir) {
+  std::vector<std::filesystem::path> paths;
+  std::vector<std::string> ids;
+  for (const auto& c : d.creatives) {
+    paths.push_back(image_path(d, c));
+    ids.push_back(c.creative_id);
+  }
+  const std::string what = fmt::format("letterbox{}", image_size);
+  return cached_uint8_tensor(cache_dir, what, files_key(paths, what),
+                             [&] {
+                               return decode_images(paths, ids, image_size, &read_image_letterboxed,
+                                                    threads);
+                             })
+      .tensor;
+}
+
+AdSet make_ad_set(const data::Dataset& d, const std::vector<int64_t>& creatives, int64_t image_size,
+                  int threads) {
+  AdSet set;
+  set.has_text = d.has_text;
+  bool all_truth = true;
+  std::vector<std::filesystem::path> paths;
+  std::vector<std::string> ids;
+  for (int64_t i : creatives) {
+    const auto& c = d.creatives.at(static_cast<size_t>(i));
+    AdInfo a;
+    a.product_id = c.product_id;
+    a.category = c.category;
+    a.title = c.title;
+    a.attributes = c.attributes.is_null() ? nlohmann::json::object() : c.attributes;
+    a.image_path = image_path(d, c);
+    paths.push_back(a.image_path);
+    ids.push_back(c.creative_id);
+    set.ads.push_back(std::move(a));
+    all_truth = all_truth && c.true_ctr.has_value();
+  }
+  if (all_truth)
+    for (int64_t i : creatives)
+      set.true_ctr.push_back(*d.creatives[static_cast<size_t>(i)].true_ctr);
+  if (d.world.is_object()) {
+    // A simulated dataset's ads are all rendered at its size: any other is a broken file.
+    set.images = decode_images(paths, ids, image_size, &read_image_tensor, threads);
+  } else {
+    const at::Tensor all = letterboxed_dataset_images(d, image_size, threads, default_cache_dir());
+    set.images = all.index_select(0, torch::tensor(creatives, torch::kInt64)).contiguous();
+  }
   return set;
 }
 

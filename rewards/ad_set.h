@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -13,14 +14,23 @@
 
 namespace caig::rewards {
 
-// The split of a creative: its own, or (for real data without splits) one derived from the
-// product id, about 80 / 10 / 10 train / val / test, so that no product is in two splits.
-std::string split_of(const data::CreativeRecord& c);
+// The split of a creative; none is an Error (real data gets its splits from
+// data::assign_product_splits before its sets are built).
+const std::string& split_of(const data::CreativeRecord& c);
 
 // The ads of the given creatives with their images (decoded on `threads` threads; 0: all cores).
-// A missing, corrupt or wrongly sized image is an Error naming the creative and the file.
+// A simulated dataset's images must be image_size square; a real dataset's may have any size
+// and aspect and are letterboxed (harness/image_tensor.h), through the cache below. A missing or
+// corrupt image, or a wrongly sized one of a simulated dataset, is an Error naming the creative
+// and the file.
 AdSet make_ad_set(const data::Dataset& d, const std::vector<int64_t>& creatives, int64_t image_size,
                   int threads = 0);
+
+// Every creative's image of `d` letterboxed to image_size, row i for creative i: decoded once per
+// dataset and size, then read from an entry in `cache_dir` (harness/tensor_cache.h; empty: no
+// cache) keyed by the image files' paths, sizes and times.
+at::Tensor letterboxed_dataset_images(const data::Dataset& d, int64_t image_size, int threads,
+                                      const std::filesystem::path& cache_dir);
 
 // The creatives of `split` with their counts, the dataset's pairs among them, and their products.
 // A pair naming an unknown creative, or creatives of two products, is an Error.

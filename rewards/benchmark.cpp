@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "datasets/io/product_split.h"
 #include "harness/config.h"
 #include "harness/error.h"
 #include "harness/interrupt.h"
@@ -16,6 +17,7 @@
 #include "metrics/stats.h"
 #include "rewards/ad_set.h"
 #include "rewards/evaluate.h"
+#include "rewards/learning_curve.h"
 #include "rewards/reward_model.h"
 #include "rewards/saved_model.h"
 
@@ -39,6 +41,15 @@ BenchmarkOptions BenchmarkOptions::from_config(const nlohmann::json& stage,
   if (o.models.empty()) fail("reward benchmark: no models listed");
   for (const auto& m : o.models) plugins().reward_models.get(m);  // unknown names fail here
   if (o.seeds < 1) fail("reward benchmark: seeds must be at least 1, got {}", o.seeds);
+  if (o.curve.points < 0)
+    fail("stages.reward_accuracy.curve_points must be >= 0 (0: no curve), got {}", o.curve.points);
+  if (o.curve.patience < 1)
+    fail("stages.reward_accuracy.patience must be >= 1, got {}", o.curve.patience);
+  if (o.curve.converge && o.curve.points > 0 && !(o.curve.cap >= 1.0))
+    fail("stages.reward_accuracy.converged_cap must be >= 1 (budgets), got {}", o.curve.cap);
+  // Checked here too, so a bad list fails before any stage runs.
+  data::Dataset none;
+  data::assign_product_splits(none, o.split_fractions, 0, "stages.reward_accuracy.split_fractions");
   return o;
 }
 
@@ -97,9 +108,37 @@ std::vector<metrics::PairPrediction> subset(const std::vector<metrics::PairPredi
   return out;
 }
 
+// Per evaluation point (by its index into curve_fractions): the seeds that reached it, their mean
+// samples, steps and device seconds, and the validation accuracy's mean with a 95% t interval.
+nlohmann::json summarise_curves(const std::vector<nlohmann::json>& per_seed, int seeds) {
+  std::map<int, std::vector<const nlohmann::json*>> at;
+  for (const auto& points : per_seed)
+    for (const auto& p : points) at[p.at("index").get<int>()].push_back(&p);
+  nlohmann::json summary = nlohmann::json::array();
+  for (const auto& [index, points] : at) {
+    std::vector<double> samples, seconds, acc, both, consistency;
+    for (const auto* p : points) {
+      samples.push_back(p->at("samples").get<double>());
+      seconds.push_back(p->at("device_seconds").get<double>());
+      acc.push_back(p->at("accuracy").get<double>());
+      both.push_back(p->at("both_orders_accuracy").get<double>());
+      consistency.push_back(p->at("consistency").get<double>());
+    }
+    const auto a = metrics::mean_t_interval(acc);
+    summary.push_back({{"index", index},
+                       {"seeds", points.size()},
+                       {"samples", metrics::mean(samples)},
+                       {"device_seconds", metrics::mean(seconds)},
+                       {"accuracy", a.to_json()},
+                       {"both_orders_accuracy", metrics::mean(both)},
+                       {"consistency", metrics::mean(consistency)}});
+  }
+  return {{"per_seed", per_seed}, {"summary", summary}, {"seeds", seeds}};
+}
+
 }  // namespace
 
-BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const BenchmarkOptions& options,
+BenchmarkResult run_reward_benchmark(const data::Dataset& source, const BenchmarkOptions& options,
                                      const nlohmann::json& experiment, uint64_t seed) {
   if (options.load_from.empty() && options.limits.max_samples <= 0 &&
       options.limits.max_steps <= 0 && options.limits.max_device_seconds <= 0)
@@ -111,25 +150,58 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const Benchma
     fail("reward benchmark: a loaded model is scored alone, with one seed");
 
   BenchmarkResult result;
+  data::Dataset dataset = source;
+  const nlohmann::json split =
+      data::assign_product_splits(dataset, options.split_fractions, derive_seed(seed, "split"),
+                                  "stages.reward_accuracy.split_fractions");
+  const bool simulated = dataset.world.is_object();
+  // A text-free dataset has no commercial variant, and models that read the simulator's truth
+  // have nothing to read in real data: both are recorded as skipped, with the reason.
+  std::vector<std::string> variants;
+  nlohmann::json skipped_variants = nlohmann::json::object();
+  for (const auto& v : options.variants) {
+    if (v == "commercial" && !dataset.has_text) {
+      skipped_variants[v] = "the dataset has no titles or attributes (text-free, as `public`)";
+      if (std::find(options.variants.begin(), options.variants.end(), "public") ==
+          options.variants.end())
+        variants.push_back("public");
+    } else {
+      variants.push_back(v);
+    }
+  }
+  std::vector<std::string> runnable;
+  nlohmann::json skipped_models = nlohmann::json::object();
+  for (const auto& name : options.models) {
+    const bool needs_truth =
+        options.load_from.empty() && create_reward_model(experiment, name, 0)->needs_true_ctr();
+    if (needs_truth && !simulated)
+      skipped_models[name] = "it reads the true CTR, which only a simulated dataset has";
+    else
+      runnable.push_back(name);
+  }
+  if (runnable.empty())
+    fail("reward benchmark: none of the listed models can run on this dataset ({})",
+         skipped_models.dump());
   const uint64_t bench_seed = derive_seed(seed, "reward_accuracy");
   metrics::PairwiseOptions po;
   po.bootstrap = options.bootstrap;
   po.seed = derive_seed(bench_seed, "bootstrap");
   nlohmann::json datasets = nlohmann::json::object();
-  for (const auto& variant : options.variants) {
-    if (variant == "commercial" && !dataset.has_text)
-      fail("reward benchmark: variant 'commercial' needs a dataset with text; this one has none");
+  for (const auto& variant : variants) {
     const data::Dataset d = variant == "public" ? without_text(dataset) : dataset;
     const TrainingSet train = make_training_set(d, options.train_split, options.image_size);
     const EvalSet eval = make_eval_set(d, options.eval_split, options.image_size);
+    const bool probing = options.curve.points > 0 && options.load_from.empty();
+    const EvalSet val =
+        probing ? make_eval_set(d, options.curve_split, options.image_size) : EvalSet{};
     nlohmann::json models = nlohmann::json::object();
-    for (const auto& name : options.models) {
+    for (const auto& name : runnable) {
       // A loaded model's config is the one it was trained with.
       const nlohmann::json cfg = options.load_from.empty()
                                      ? model_config(experiment, name)
                                      : read_reward_model_record(options.load_from).config;
-      std::vector<std::vector<metrics::PairPrediction>> per_seed;
-      std::vector<nlohmann::json> seed_metrics, spent;
+      std::vector<std::vector<metrics::PairPrediction>> per_seed, converged;
+      std::vector<nlohmann::json> seed_metrics, spent, run_spent, curves, best_points;
       nlohmann::json info;
       bool trainable = false;
       for (int s = 0; s < options.seeds; ++s) {
@@ -143,29 +215,69 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const Benchma
           model = load_reward_model(options.load_from, options.device).model;
         }
         trainable = model->trainable() && options.load_from.empty();
-        BudgetMeter meter(options.limits, options.device);
+        // With converge, the training runs on past the table's budget (up to the cap); the
+        // probe takes the table's predictions when the budget is spent.
+        const bool probe_this = trainable && probing;
+        BudgetMeter meter(probe_this && options.curve.converge
+                              ? scaled_limits(options.limits, options.curve.cap)
+                              : options.limits,
+                          options.device);
+        std::unique_ptr<BudgetProbe> probe;
+        if (probe_this)
+          probe = std::make_unique<BudgetProbe>(*model, name, val, eval, options.limits,
+                                                options.curve, options.both_orders);
+        const bool keep =
+            trainable && !options.save_dir.empty() &&
+            (options.save_models == "all" || (options.save_models == "seed0" && s == 0));
+        bool saved = false;
+        auto save = [&] {
+          saved = true;
+          if (!model->savable()) return;  // e.g. an external model
+          save_reward_model(*model, name, cfg,
+                            {{"variant", variant}, {"seed", s}, {"split", options.train_split}},
+                            options.save_dir / variant / name / fmt::format("seed{}", s));
+        };
+        if (probe && keep) probe->on_table = save;
+        std::vector<metrics::PairPrediction> preds;
         if (trainable) {
-          TrainContext tc{train, meter, options.device, derive_seed(seed_s, name),
-                          options.pretrained_checkpoint};
+          TrainContext tc{train,
+                          meter,
+                          options.device,
+                          derive_seed(seed_s, name),
+                          options.pretrained_checkpoint,
+                          probe.get()};
           meter.start();
           model->train(tc);
           meter.stop();
-          spent.push_back(meter.spent());
-          const bool keep =
-              options.save_models == "all" || (options.save_models == "seed0" && s == 0);
-          if (keep && model->savable() && !options.save_dir.empty())
-            save_reward_model(*model, name, cfg,
-                              {{"variant", variant}, {"seed", s}, {"split", options.train_split}},
-                              options.save_dir / variant / name / fmt::format("seed{}", s));
+          run_spent.push_back(meter.spent());
+          if (probe) {
+            probe->finish(meter);
+            preds = probe->table_predictions();
+            spent.push_back(probe->table_spent());
+            nlohmann::json points = nlohmann::json::array();
+            for (const auto& p : probe->curve()) points.push_back(p.to_json());
+            curves.push_back(points);
+            if (options.curve.converge) {
+              converged.push_back(probe->best_predictions());
+              nlohmann::json b = probe->best_point().to_json();
+              b["stopped_by"] = probe->stopped_by(meter);
+              b["run_samples"] = meter.samples();
+              b["run_device_seconds"] = meter.device_seconds();
+              best_points.push_back(b);
+            }
+          } else {
+            spent.push_back(meter.spent());
+          }
+          if (keep && !saved) save();
         }
-        auto preds = predict_pairs(*model, name, eval, options.both_orders);
+        if (!probe) preds = predict_pairs(*model, name, eval, options.both_orders);
         // Per seed without the categories: those are pooled over seeds below.
         nlohmann::json m = {{"seed", s},
                             {"observed", metrics::observed_accuracy(preds, po).to_json()},
                             {"true", metrics::true_accuracy(preds, po).to_json()},
                             {"both_orders", metrics::both_orders(preds, po).to_json()},
                             {"auc", metrics::pairwise_auc(preds)}};
-        if (trainable) m["spent"] = meter.spent();
+        if (trainable) m["spent"] = spent.back();
         seed_metrics.push_back(std::move(m));
         info = model->info();
         auto rows =
@@ -206,7 +318,25 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const Benchma
             {"samples_per_seed", total["samples"].get<double>() / options.seeds},
             {"device_seconds_per_seed", total["device_seconds"].get<double>() / options.seeds},
             {"steps_per_seed", total["steps"].get<double>() / options.seeds}};
-        result.budget[variant + "/" + name] = total;
+        // budget.json: everything the trainings spent (with converge, past the table's budget).
+        result.budget[variant + "/" + name] = sum_spent(run_spent);
+      }
+      if (!curves.empty()) mm["curve"] = summarise_curves(curves, options.seeds);
+      if (!converged.empty()) {
+        nlohmann::json c;
+        c["observed"] = metrics::pooled_seeds_accuracy(converged, po, false).to_json();
+        c["true"] = metrics::pooled_seeds_accuracy(converged, po, true).to_json();
+        std::vector<double> samples, seconds;
+        for (const auto& b : best_points) {
+          samples.push_back(b["samples"].get<double>());
+          seconds.push_back(b["device_seconds"].get<double>());
+        }
+        c["samples_per_seed"] = metrics::mean(samples);
+        c["device_seconds_per_seed"] = metrics::mean(seconds);
+        c["per_seed"] = best_points;
+        c["cap"] = options.curve.cap;
+        c["patience"] = options.curve.patience;
+        mm["converged"] = c;
       }
       models[name] = mm;
     }
@@ -218,8 +348,13 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& dataset, const Benchma
                          {"train_products", train.products.size()}};
   }
   result.metrics = {{"datasets", datasets},
-                    {"models", options.models},
-                    {"variants", options.variants},
+                    {"models", runnable},
+                    {"variants", variants},
+                    {"skipped_models", skipped_models},
+                    {"skipped_variants", skipped_variants},
+                    {"dataset", {{"format", dataset.format}, {"simulated", simulated}}},
+                    {"simulated", simulated},
+                    {"split", split},
                     {"seeds", options.seeds},
                     {"train_split", options.train_split},
                     {"eval_split", options.eval_split},

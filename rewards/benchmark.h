@@ -13,12 +13,17 @@
 
 #include "datasets/io/records.h"
 #include "harness/budget.h"
+#include "rewards/learning_curve.h"
 #include "rewards/reward_model.h"
 
 namespace caig::rewards {
 
 struct BenchmarkOptions {
-  std::string data;  // dataset directory; empty: the world stage's
+  std::string data;    // dataset directory or file; empty: the world stage's
+  std::string images;  // image folder of a real dataset; empty: "images" beside the file
+  // Train / val / test fractions of the products of a dataset without splits (real data),
+  // assigned in an order drawn from the run seed; a dataset with splits keeps its own.
+  std::vector<double> split_fractions{0.8, 0.1, 0.1};
   std::vector<std::string> variants{"commercial", "public"};  // public: the same data without text
   std::vector<std::string> models{"caig",   "vam",   "cg4ctr", "lr",    "fm",
                                   "deepfm", "judge", "random", "oracle"};
@@ -38,11 +43,17 @@ struct BenchmarkOptions {
   // A saved model (rewards/saved_model.h) scored instead of training one: models must then name
   // just it, with one seed.
   std::filesystem::path load_from;
+  // Learning curves and the converged row (rewards/learning_curve.h), from the same trainings:
+  // evaluations on `curve_split`'s pairs at log-spaced fractions of the budget.
+  CurveOptions curve;
+  std::string curve_split = "val";
 
   // The stage's config keys, each once (harness/json_fields.h).
   template <class Self, class F>
   static void fields(Self& o, F&& f) {
     f("data", o.data);
+    f("images", o.images);
+    f("split_fractions", o.split_fractions);
     f("variants", o.variants);
     f("models", o.models);
     f("seeds", o.seeds);
@@ -51,6 +62,11 @@ struct BenchmarkOptions {
     f("both_orders", o.both_orders);
     f("bootstrap", o.bootstrap);
     f("save_models", o.save_models);
+    f("curve_points", o.curve.points);
+    f("curve_split", o.curve_split);
+    f("converge", o.curve.converge);
+    f("patience", o.curve.patience);
+    f("converged_cap", o.curve.cap);
   }
   static nlohmann::json defaults();
   // Reads the stage keys from `stage` and image size, budget and device from the experiment.

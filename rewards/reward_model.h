@@ -17,6 +17,7 @@
 namespace caig {
 
 class BudgetMeter;
+class TrainingProbe;
 
 // The product fields of one ad (empty title and attributes in text-free datasets).
 struct AdInfo {
@@ -64,6 +65,9 @@ struct TrainContext {
   uint64_t seed = 0;
   // The pretrained backbone checkpoint of the run (empty when the run has none).
   std::filesystem::path pretrained_checkpoint;
+  // Evaluations during training (learning curves, early stopping), passed to the Trainer as
+  // TrainerOptions::probe; null: none. A model that trains otherwise ignores it.
+  TrainingProbe* probe = nullptr;
 };
 
 class RewardModel {
@@ -76,6 +80,8 @@ class RewardModel {
   // True when train() starts from the run's pretrained backbone (TrainContext's checkpoint), so
   // a stage that trains it must read the pretrain stage's checkpoint.
   virtual bool needs_pretrained_backbone() const { return false; }
+  // True when it reads AdSet::true_ctr (the oracle): it cannot run on real data.
+  virtual bool needs_true_ctr() const { return false; }
   // Files outside the run its results depend on (a checkpoint or scripted module named in its
   // config): a stage's hash covers their contents.
   virtual std::vector<std::filesystem::path> external_files() const { return {}; }

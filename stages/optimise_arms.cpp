@@ -13,6 +13,7 @@
 #include "harness/plugins.h"
 #include "harness/seeds.h"
 #include "harness/stage.h"
+#include "metrics/stats.h"
 #include "optimisers/optimiser.h"
 #include "prompts/prompt_model.h"
 #include "rewards/benchmark.h"
@@ -42,11 +43,6 @@ std::unique_ptr<PromptModel> make_prompt_model(const nlohmann::json& experiment,
                                                const std::string& name) {
   return plugins().prompt_models.create(name, section(experiment, "prompt_models", name),
                                         PluginContext{&experiment, 0}, "prompt_models." + name);
-}
-
-double t975(int64_t df) {
-  static const double t[] = {0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262};
-  return df < 10 ? t[df] : 1.96 + 2.5 / static_cast<double>(df);
 }
 
 // Mean and 95% interval over seeds of each row's value at `path` (a t interval; one seed: the
@@ -81,7 +77,7 @@ nlohmann::json over_seeds(const std::vector<nlohmann::json>& per_seed, int64_t i
     for (double x : v) ss += (x - m) * (x - m);
     const double se =
         std::sqrt(ss / static_cast<double>(v.size() - 1) / static_cast<double>(v.size()));
-    const double h = t975(static_cast<int64_t>(v.size()) - 1) * se;
+    const double h = metrics::t975(static_cast<int64_t>(v.size()) - 1) * se;
     // Shares (rates) stay in [0, 1].
     const bool share = interval != nullptr || path.back().find("rate") != std::string::npos ||
                        path.back() == "judge_gold_agreement";

@@ -3,6 +3,7 @@
 // stage's `data` (or stages.reward_accuracy.data) and, when a listed model starts from the
 // pretrained backbone, the pretrain stage's `checkpoint`; writes the trained models it keeps as
 // the artifact `models` (<variant>/<model>/seed<s>/, loadable by rewards/saved_model.h).
+#include "datasets/io/inspect.h"
 #include "datasets/io/shopworld_dir.h"
 #include "harness/config.h"
 #include "harness/content_hash.h"
@@ -23,7 +24,9 @@ namespace {
 class RewardAccuracyStage : public Stage {
  public:
   RewardAccuracyStage(nlohmann::json cfg, const nlohmann::json& experiment)
-      : cfg_(std::move(cfg)), data_(cfg_.at("data").get<std::string>()) {
+      : cfg_(std::move(cfg)),
+        data_(cfg_.at("data").get<std::string>()),
+        images_(cfg_.at("images").get<std::string>()) {
     // Fail before any stage runs: unknown models, bad model configs, bad variants.
     rewards::check_reward_model_configs(experiment, "reward_models");
     const auto opt = rewards::BenchmarkOptions::from_config(cfg_, experiment, "cpu");
@@ -51,7 +54,17 @@ class RewardAccuracyStage : public Stage {
   }
   nlohmann::json external_fingerprint() const override {
     nlohmann::json f = nlohmann::json::object();
-    if (!data_.empty()) f["data"] = hash_bytes(hash_tree(data_).dump());
+    // A file (a real dataset's TSV or JSON) or a directory; its images too.
+    auto hash_path = [](const fs::path& p) {
+      return fs::is_directory(p) ? hash_bytes(hash_tree(p).dump())
+             : fs::exists(p)     ? hash_file(p)
+                                 : std::string("missing");
+    };
+    if (!data_.empty()) {
+      f["data"] = hash_path(data_);
+      const auto where = data::locate_dataset(data_, images_);
+      if (!where.images.empty()) f["images"] = hash_path(where.images);
+    }
     for (const auto& file : external_files_)
       f[file] = fs::exists(file) ? hash_file(file) : "missing";
     return f;
@@ -59,8 +72,8 @@ class RewardAccuracyStage : public Stage {
 
   void run(StageContext& ctx) override {
     const fs::path data = data_.empty() ? ctx.input("world", "data") : fs::path(data_);
-    const data::Dataset d =
-        load_stage_dataset(data, ctx.experiment(), ctx.seed(), "stages.reward_accuracy.data");
+    const data::Dataset d = load_stage_dataset(data, ctx.experiment(), ctx.seed(),
+                                               "stages.reward_accuracy.data", images_);
     auto opt = rewards::BenchmarkOptions::from_config(cfg_, ctx.experiment(), ctx.device());
     opt.image_size = rewards::dataset_image_size(d, ctx.experiment());
     if (ctx.has_input("pretrain", "checkpoint"))
@@ -69,14 +82,13 @@ class RewardAccuracyStage : public Stage {
     fs::create_directories(opt.save_dir);
     auto r = rewards::run_reward_benchmark(d, opt, ctx.experiment(), ctx.seed());
     ctx.metrics = r.metrics;
-    ctx.metrics["simulated"] = d.world.is_object();
     for (const auto& [key, spent] : r.budget.items()) ctx.spend(key, spent);
     ctx.records = std::move(r.records);
   }
 
  private:
   nlohmann::json cfg_;
-  std::string data_;
+  std::string data_, images_;
   std::vector<std::string> backbone_users_;  // listed models that need the pretrained backbone
   std::vector<std::string> external_files_;  // files outside the run that models read
 };

@@ -13,9 +13,10 @@
 
 namespace caig::stages {
 
-// `what` names the stage (or command) in errors.
+// `what` names the stage (or command) in errors. `images`: a real dataset's image folder (empty:
+// the folder "images" beside its file).
 data::Dataset load_stage_dataset(const std::filesystem::path& path,
                                  const nlohmann::json& experiment, uint64_t seed,
-                                 const std::string& what);
+                                 const std::string& what, const std::filesystem::path& images = {});
 
 }  // namespace caig::stages

@@ -143,6 +143,7 @@ class CaigRewardModel : public RewardModel {
     topt.warmup_steps = options_.warmup_steps;
     topt.grad_clip = options_.grad_clip;
     topt.label = "training caig reward model";
+    topt.probe = ctx.probe;
     PairTask task(*this, t, derive_seed(ctx.seed, "sides"));
     Trainer trainer(topt, ctx.meter, derive_seed(ctx.seed, "batches"));
     trainer.run(task, net_->parameters(), opt);
@@ -225,6 +226,7 @@ class CaigRewardModel : public RewardModel {
     }
     torch::Tensor shard_loss(int64_t) override { return loss; }
     void after_step(int64_t) override { last_loss = loss.detach(); }
+    void after_probe() override { m.net_->train(); }  // score() left it in eval mode
   };
 
   void build(const TrainContext& ctx) {

@@ -146,7 +146,7 @@ TEST(RunResume, ReusesFinishedStagesAndRerunsWhatChangedOrBroke) {
   const auto real = run_caig("report " + dir.string());
   EXPECT_EQ(real.status, 0) << real.output;
   EXPECT_THAT(real.output, Not(HasSubstr("Every CTR in this report comes from")));
-  EXPECT_THAT(real.output, HasSubstr("The figures are on logged clicks, not simulated."));
+  EXPECT_THAT(real.output, HasSubstr("The figures are on real logged clicks, not simulated"));
   EXPECT_THAT(real.output, Not(HasSubstr("## Budget spent")));
 
   // A directory that is not a run is never written into.

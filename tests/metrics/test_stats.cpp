@@ -54,3 +54,28 @@ TEST(Stats, BootstrapRatioCoversEstimateAndIsDeterministic) {
   EXPECT_EQ(none.lo, 0.0);
   EXPECT_EQ(none.hi, 1.0);
 }
+
+TEST(Stats, StudentT975FromTheTableAndTheApproximation) {
+  EXPECT_NEAR(t975(1), 12.706, 1e-3);
+  EXPECT_NEAR(t975(2), 4.303, 1e-3);
+  EXPECT_NEAR(t975(9), 2.262, 1e-3);
+  EXPECT_NEAR(t975(10), 2.228, 1e-3);  // past the table: the expansion
+  EXPECT_NEAR(t975(30), 2.042, 1e-3);
+  EXPECT_NEAR(t975(1000), 1.962, 1e-3);
+  EXPECT_THROW(t975(0), caig::Error);
+}
+
+TEST(Stats, MeanTIntervalByHand) {
+  // {1, 2, 3}: mean 2, sd 1, half width t975(2) / sqrt(3) = 4.303 / 1.732 = 2.484.
+  const auto i = mean_t_interval({1, 2, 3});
+  EXPECT_DOUBLE_EQ(i.estimate, 2.0);
+  EXPECT_NEAR(i.lo, 2.0 - 2.4843, 1e-3);
+  EXPECT_NEAR(i.hi, 2.0 + 2.4843, 1e-3);
+  const auto one = mean_t_interval({0.7});  // one seed: no spread to show
+  EXPECT_EQ(one.lo, 0.7);
+  EXPECT_EQ(one.hi, 0.7);
+  const auto same = mean_t_interval({0.5, 0.5});
+  EXPECT_EQ(same.lo, 0.5);
+  EXPECT_EQ(same.hi, 0.5);
+  EXPECT_THROW(mean_t_interval({}), caig::Error);
+}

@@ -39,10 +39,13 @@ rewards::BenchmarkOptions options(std::vector<std::string> models) {
   return rewards::BenchmarkOptions::from_config(stage, caig::testing::tiny_experiment(), "cpu");
 }
 
-// The metrics without the spent budget (device seconds and memory are measurements, not results).
+// The metrics without the spent budget and the curves' clocks (device seconds and memory are
+// measurements, not results).
 nlohmann::json without_spent(nlohmann::json j) {
   if (j.is_object()) {
     j.erase("spent");
+    for (const char* k : {"device_seconds", "run_device_seconds", "device_seconds_per_seed"})
+      j.erase(k);
     for (auto& [k, v] : j.items()) v = without_spent(v);
   } else if (j.is_array()) {
     for (auto& v : j) v = without_spent(v);
