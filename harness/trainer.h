@@ -47,7 +47,10 @@ struct TrainerOptions {
   double max_device_seconds = 0;
   int64_t schedule_probe_steps = 0;
   double schedule_margin = 0.05;
-  double grad_clip = 0;            // max gradient norm; 0: none
+  double grad_clip = 0;  // max gradient norm; 0: none
+  // The learning rate of the optimiser's parameter group g is lr times group_lr_scale[g] (the
+  // schedule scales them all alike); groups past its end, or all when empty, get 1.
+  std::vector<double> group_lr_scale;
   int64_t shards = 1;              // parts of each batch (sharded_backward.h)
   int64_t checkpoint_every = 0;    // steps between TrainTask::checkpoint calls; 0: only at the end
   std::string label = "training";  // of the progress display

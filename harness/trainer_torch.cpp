@@ -109,7 +109,10 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
     }
     const int64_t samples = task.prepare(step_, draws, options_.shards);
     last_lr_ = lr_at(options_, step_, fit.horizon(), last_lr_);
-    for (auto& group : optimizer.param_groups()) group.options().set_lr(last_lr_);
+    for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
+      const double scale = g < options_.group_lr_scale.size() ? options_.group_lr_scale[g] : 1.0;
+      optimizer.param_groups()[g].options().set_lr(last_lr_ * scale);
+    }
     release_gradients(params);
     sharded_backward(
         options_.shards, [&](int64_t shard) { return task.shard_loss(shard); }, params);

@@ -27,6 +27,12 @@ const nlohmann::json& model_metrics(const nlohmann::json& m, const std::string& 
   return m.at("datasets").at(variant).at("models").at(model);
 }
 
+// The row label: a privileged reference (it reads the simulator's truth) says so.
+std::string row_label(const nlohmann::json& mm, const std::string& name) {
+  const auto& info = mm.value("info", nlohmann::json::object());
+  return info.is_object() && info.contains("privileged") ? name + " (privileged)" : name;
+}
+
 std::string spent_cell(const nlohmann::json& mm, const char* key, int digits) {
   if (!mm.at("trainable").get<bool>()) return "-";
   return fmt::format("{:.{}f}", mm.at("spent").at(key).get<double>(), digits);
@@ -84,7 +90,7 @@ Table reward_accuracy_table(const nlohmann::json& m) {
   t.columns.push_back("device s / seed");
   for (const auto& model : m.at("models")) {
     const std::string name = model.get<std::string>();
-    std::vector<std::string> row = {name};
+    std::vector<std::string> row = {row_label(model_metrics(m, variants.front(), name), name)};
     for (const auto& v : variants) {
       const auto& mm = model_metrics(m, v, name);
       row.push_back(acc_ci(mm.at("observed")));
@@ -117,7 +123,9 @@ Table reward_accuracy_table(const nlohmann::json& m) {
       "most {} per seed; the spent budget is shown (samples for the first variant). {}.{}{}{}",
       m.at("seeds").get<int>(),
       sim ? " 'vs true CTR': the same pairs labelled by the simulator's true CTR. `oracle` reads "
-            "the true CTR: its observed accuracy is the ceiling that label noise allows."
+            "the true CTR: its observed accuracy is the ceiling that label noise allows. A "
+            "(privileged) row reads the simulator's true background slots (no pixels), which no "
+            "deployed model has: how much of the logged signal the background explains at all."
           : "",
       limits_text(lim), sizes,
       sim ? " Every CTR here comes from the ShopWorld simulator."
@@ -141,7 +149,8 @@ Table reward_accuracy_detail_table(const nlohmann::json& m, const std::string& v
     std::string stopped = "-";
     if (mm.at("trainable").get<bool>())
       stopped = mm.at("per_seed").at(0).at("spent").at("exhausted_by").get<std::string>();
-    t.rows.push_back({name, acc_ci(o), fmt::format("{}", o.at("ties").get<int64_t>()),
+    t.rows.push_back({row_label(mm, name), acc_ci(o),
+                      fmt::format("{}", o.at("ties").get<int64_t>()),
                       pct(o.at("accuracy_ties_half").get<double>()),
                       pct(mm.at("both_orders_accuracy").get<double>()),
                       fmt::format("{:+.3f}", mm.at("position_bias").get<double>()),
@@ -232,7 +241,7 @@ Table reward_converged_table(const nlohmann::json& m, const std::string& variant
   for (const auto& model : m.at("models")) {
     const std::string name = model.get<std::string>();
     const auto& mm = model_metrics(m, variant, name);
-    std::vector<std::string> row = {name, acc_ci(mm.at("observed"))};
+    std::vector<std::string> row = {row_label(mm, name), acc_ci(mm.at("observed"))};
     if (mm.contains("converged")) {
       const auto& c = mm["converged"];
       row.push_back(acc_ci(c.at("observed")));
@@ -324,6 +333,68 @@ void render_reward_curve_figure(const nlohmann::json& m, const std::string& vari
   render_figure(dir, f);
 }
 
+Table reward_data_scale_table(const nlohmann::json& m) {
+  const auto& ds = m.at("data_scale");
+  const std::string variant = ds.at("variant").get<std::string>();
+  Table t;
+  t.title = fmt::format(
+      "Reward models on the `{}` variant: accuracy against the number of training pairs", variant);
+  t.columns = {"model",       "training products", "training pairs", "acc [95% CI]",
+               "both orders", "consistency",       "samples",        "device s"};
+  for (const auto& name : ds.at("models")) {
+    const std::string n = name.get<std::string>();
+    for (const auto& p : ds.at("points").at(n)) {
+      const auto& spent = p.at("spent");
+      t.rows.push_back({n == ds.value("best_baseline", "") ? n + " (best baseline)" : n,
+                        fmt::format("{} ({:g}%)", p.at("train_products").get<int64_t>(),
+                                    100 * p.at("fraction").get<double>()),
+                        fmt::format("{}", p.at("train_pairs").get<int64_t>()),
+                        acc_ci(p.at("observed")),
+                        pct(p.at("both_orders").at("both").at("accuracy").get<double>()),
+                        fmt::format("{:.2f}", p.at("both_orders").at("consistency").get<double>()),
+                        fmt::format("{}", spent.at("samples").get<int64_t>()),
+                        fmt::format("{:.1f}", spent.at("device_seconds").get<double>())});
+    }
+  }
+  t.note = fmt::format(
+      "Each model trained on seed 0 with the table's budget on the pairs of a seeded share of the "
+      "training products (the whole set's row is the table's seed 0); test accuracy with its "
+      "bootstrap CI over products. The paper's reward model learnt from 1.2 M samples; these "
+      "points show how the accuracy moves with the data at this scale.");
+  return t;
+}
+
+void render_reward_data_scale_figure(const nlohmann::json& m, const std::filesystem::path& dir) {
+  const auto& ds = m.at("data_scale");
+  std::string data, plot;
+  int i = 0;
+  for (const auto& name : ds.at("models")) {
+    const std::string n = name.get<std::string>();
+    data += "# " + n + ": training_pairs accuracy lo hi\n";
+    for (const auto& p : ds.at("points").at(n)) {
+      const auto& o = p.at("observed");
+      data += fmt::format("{} {:.5f} {:.5f} {:.5f}\n", p.at("train_pairs").get<int64_t>(),
+                          o.at("accuracy").get<double>(), o.at("ci").at("lo").get<double>(),
+                          o.at("ci").at("hi").get<double>());
+    }
+    data += "\n\n";
+    plot += fmt::format(
+        "{}'reward_data_scale.dat' index {} using 1:2:3:4 with yerrorlines pt 7 lc {} title '{}'",
+        i ? ", " : "", i, i + 1, n);
+    ++i;
+  }
+  Figure f;
+  f.stem = "reward_data_scale";
+  f.data = data;
+  f.plot = fmt::format(
+      "set title 'Test accuracy against training pairs (`{}`, seed 0, 95% CI over products)'\n"
+      "set logscale x\nset xlabel 'training pairs'\nset ylabel 'accuracy'\nset grid\n"
+      "set yrange [0.3:1.0]\nset key bottom right\nplot {}, 0.5 with lines lc rgb 'black' dt 2 "
+      "notitle\n",
+      ds.at("variant").get<std::string>(), plot);
+  render_figure(dir, f);
+}
+
 namespace {
 
 class RewardAccuracyReport : public Report {
@@ -356,6 +427,13 @@ class RewardAccuracyReport : public Report {
         render_reward_curve_figure(m, v, ctx.dir / "figures");
         md += fmt::format("\n![learning curves, {0}](figures/reward_curves_{0}.png)\n", v);
       }
+    }
+    if (m.contains("data_scale") && !m["data_scale"].at("models").empty()) {
+      const Table t = reward_data_scale_table(m);
+      t.write(ctx.dir / "tables", "reward_data_scale");
+      md += "\n" + t.markdown();
+      render_reward_data_scale_figure(m, ctx.dir / "figures");
+      md += "\n![accuracy against training pairs](figures/reward_data_scale.png)\n";
     }
     return md;
   }

@@ -24,6 +24,9 @@ void render_reward_accuracy_figure(const nlohmann::json& m, const std::filesyste
 bool has_curves(const nlohmann::json& m, const std::string& variant);
 bool has_converged(const nlohmann::json& m, const std::string& variant);
 Table reward_converged_table(const nlohmann::json& m, const std::string& variant);
+// Accuracy against the number of training pairs (metrics "data_scale"): a table and a figure.
+Table reward_data_scale_table(const nlohmann::json& m);
+void render_reward_data_scale_figure(const nlohmann::json& m, const std::filesystem::path& dir);
 void render_reward_curve_figure(const nlohmann::json& m, const std::string& variant,
                                 const std::filesystem::path& dir);
 void register_reward_accuracy_report(Plugins& p);

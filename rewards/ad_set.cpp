@@ -112,8 +112,11 @@ AdSet make_ad_set(const data::Dataset& d, const std::vector<int64_t>& creatives,
     all_truth = all_truth && c.true_ctr.has_value();
   }
   if (all_truth)
-    for (int64_t i : creatives)
-      set.true_ctr.push_back(*d.creatives[static_cast<size_t>(i)].true_ctr);
+    for (int64_t i : creatives) {
+      const auto& c = d.creatives[static_cast<size_t>(i)];
+      set.true_ctr.push_back(*c.true_ctr);
+      set.true_slots.push_back(c.slots.is_object() ? c.slots : nlohmann::json::object());
+    }
   if (d.world.is_object()) {
     // A simulated dataset's ads are all rendered at its size: any other is a broken file.
     set.images = decode_images(paths, ids, image_size, &read_image_tensor, threads);
@@ -223,7 +226,9 @@ data::Dataset without_text(data::Dataset d) {
     c.title.clear();
     c.attributes = nlohmann::json::object();
     c.description.clear();
-    c.slots = nlohmann::json::object();
+    // A simulated creative's slots are the world's truth, which reaches no model but through
+    // AdSet::true_slots (the privileged reference); real data's are logged text.
+    if (!c.true_ctr) c.slots = nlohmann::json::object();
   }
   d.has_text = false;
   return d;

@@ -47,7 +47,8 @@ struct EvalSet {
 EvalSet make_eval_set(const data::Dataset& d, const std::string& split, int64_t image_size);
 
 // The same dataset as images and counts only (the `public` variant): titles, attributes,
-// descriptions and slots removed, has_text false.
+// descriptions removed, and the slots of real data (a simulated creative keeps its true slots,
+// hidden truth like its true CTR), has_text false.
 data::Dataset without_text(data::Dataset d);
 
 // Float [B, 3, H, W] in [0, 1] of the rows `index` of uint8 images, on `device`.

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -138,6 +140,105 @@ nlohmann::json summarise_curves(const std::vector<nlohmann::json>& per_seed, int
 
 }  // namespace
 
+// The data-scale points (BenchmarkOptions::data_fractions) of `variant`: each named model (and
+// the best baseline) trained on seed 0 with the table's budget on the pairs of a seeded share of
+// the training products; the whole training set's point is the table's own seed-0 row.
+nlohmann::json data_scale(const data::Dataset& d, const std::string& variant, const EvalSet& eval,
+                          const nlohmann::json& table, const std::vector<std::string>& runnable,
+                          const BenchmarkOptions& options, const nlohmann::json& experiment,
+                          uint64_t bench_seed, const metrics::PairwiseOptions& po) {
+  auto privileged = [&](const std::string& name) {
+    const auto& info = table.at(name).value("info", nlohmann::json::object());
+    return info.is_object() && info.contains("privileged");
+  };
+  std::vector<std::string> names;
+  nlohmann::json skipped = nlohmann::json::object();
+  for (const auto& n : options.data_scale_models) {
+    if (n == "best") continue;
+    if (std::find(runnable.begin(), runnable.end(), n) == runnable.end())
+      skipped[n] = "not a model of this table";
+    else if (!table.at(n).at("trainable").get<bool>())
+      skipped[n] = "it does not train";
+    else
+      names.push_back(n);
+  }
+  std::string best;
+  if (std::find(options.data_scale_models.begin(), options.data_scale_models.end(), "best") !=
+      options.data_scale_models.end()) {
+    double best_acc = -1;
+    for (const auto& n : runnable) {
+      const auto& mm = table.at(n);
+      if (!mm.at("trainable").get<bool>() || privileged(n) ||
+          std::find(names.begin(), names.end(), n) != names.end())
+        continue;
+      const double acc = mm.at("observed").at("accuracy").get<double>();
+      if (acc > best_acc) best_acc = acc, best = n;
+    }
+    if (!best.empty()) names.push_back(best);
+  }
+  for (double f : options.data_fractions)
+    if (!(f > 0 && f < 1))
+      fail("stages.reward_accuracy.data_fractions: {} is not in (0, 1) (1 is the table itself)", f);
+  // The training products in dataset order, then a seeded order over them.
+  std::vector<std::string> products;
+  std::set<std::string> seen;
+  for (const auto& c : d.creatives)
+    if (split_of(c) == options.train_split && seen.insert(c.product_id).second)
+      products.push_back(c.product_id);
+  const auto order = seeded_permutation(products.size(), derive_seed(bench_seed, "data_scale"));
+  const uint64_t seed0 = derive_seed(bench_seed, 0);
+  nlohmann::json points = nlohmann::json::object();
+  for (const auto& n : names) points[n] = nlohmann::json::array();
+  for (double f : options.data_fractions) {
+    const auto keep_n = std::max<size_t>(1, static_cast<size_t>(std::lround(f * products.size())));
+    std::set<std::string> kept;
+    for (size_t i = 0; i < keep_n; ++i) kept.insert(products[order[i]]);
+    data::Dataset sub = d;
+    for (auto& c : sub.creatives)
+      if (split_of(c) == options.train_split && !kept.count(c.product_id)) c.split = "unused";
+    const TrainingSet train = make_training_set(sub, options.train_split, options.image_size);
+    for (const auto& n : names) {
+      throw_if_interrupted("the reward table's data-scale points");
+      PluginContext pctx{&experiment, derive_seed(seed0, n)};
+      auto model =
+          plugins().reward_models.create(n, model_config(experiment, n), pctx, "reward_models");
+      BudgetMeter meter(options.limits, options.device);
+      TrainContext tc{
+          train,  meter, options.device, derive_seed(seed0, n), options.pretrained_checkpoint,
+          nullptr};
+      meter.start();
+      model->train(tc);
+      meter.stop();
+      const auto preds = predict_pairs(*model, n, eval, options.both_orders);
+      points[n].push_back({{"fraction", f},
+                           {"train_products", keep_n},
+                           {"train_pairs", train.pairs.size()},
+                           {"train_ads", train.ads.size()},
+                           {"observed", metrics::observed_accuracy(preds, po).to_json()},
+                           {"both_orders", metrics::both_orders(preds, po).to_json()},
+                           {"spent", meter.spent()}});
+    }
+  }
+  const auto full = make_training_set(d, options.train_split, options.image_size);
+  for (const auto& n : names) {
+    const auto& seed_row = table.at(n).at("per_seed").at(0);
+    points[n].push_back({{"fraction", 1.0},
+                         {"train_products", products.size()},
+                         {"train_pairs", full.pairs.size()},
+                         {"train_ads", full.ads.size()},
+                         {"observed", seed_row.at("observed")},
+                         {"both_orders", seed_row.at("both_orders")},
+                         {"spent", seed_row.at("spent")}});
+  }
+  return {{"variant", variant},
+          {"seed", 0},
+          {"skipped", skipped},
+          {"models", names},
+          {"best_baseline", best},
+          {"points", points},
+          {"fractions", options.data_fractions}};
+}
+
 BenchmarkResult run_reward_benchmark(const data::Dataset& source, const BenchmarkOptions& options,
                                      const nlohmann::json& experiment, uint64_t seed) {
   if (options.load_from.empty() && options.limits.max_samples <= 0 &&
@@ -175,7 +276,7 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& source, const Benchmar
     const bool needs_truth =
         options.load_from.empty() && create_reward_model(experiment, name, 0)->needs_true_ctr();
     if (needs_truth && !simulated)
-      skipped_models[name] = "it reads the true CTR, which only a simulated dataset has";
+      skipped_models[name] = "it reads the true CTR or slots, which only a simulated dataset has";
     else
       runnable.push_back(name);
   }
@@ -340,6 +441,10 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& source, const Benchmar
       }
       models[name] = mm;
     }
+    if (variant == variants.front() && !options.data_fractions.empty() &&
+        options.load_from.empty() && !options.data_scale_models.empty())
+      result.metrics["data_scale"] =
+          data_scale(d, variant, eval, models, runnable, options, experiment, bench_seed, po);
     datasets[variant] = {{"models", models},
                          {"eval_pairs", eval.pairs.size()},
                          {"eval_ads", eval.ads.size()},
@@ -347,6 +452,8 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& source, const Benchmar
                          {"train_ads", train.ads.size()},
                          {"train_products", train.products.size()}};
   }
+  const nlohmann::json scale =
+      result.metrics.is_object() ? result.metrics.value("data_scale", nlohmann::json()) : nullptr;
   result.metrics = {{"datasets", datasets},
                     {"models", runnable},
                     {"variants", variants},
@@ -360,6 +467,7 @@ BenchmarkResult run_reward_benchmark(const data::Dataset& source, const Benchmar
                     {"eval_split", options.eval_split},
                     {"budget_limits", options.limits.to_json()},
                     {"bootstrap", options.bootstrap}};
+  if (!scale.is_null()) result.metrics["data_scale"] = scale;
   return result;
 }
 

@@ -35,6 +35,9 @@ struct AdSet {
   bool has_text = true;  // false for `public` / CreativeRanking-like data
   std::vector<double>
       true_ctr;  // hidden truth (simulated data), read only by the oracle; may be empty
+  // The true background slots of each ad (simulated data; hidden truth, read only by the
+  // privileged reference `slots_lr`); may be empty.
+  std::vector<nlohmann::json> true_slots;
   int64_t size() const { return static_cast<int64_t>(ads.size()); }
 };
 
@@ -80,7 +83,8 @@ class RewardModel {
   // True when train() starts from the run's pretrained backbone (TrainContext's checkpoint), so
   // a stage that trains it must read the pretrain stage's checkpoint.
   virtual bool needs_pretrained_backbone() const { return false; }
-  // True when it reads AdSet::true_ctr (the oracle): it cannot run on real data.
+  // True when it reads the simulator's hidden truth (AdSet::true_ctr, true_slots: the oracle, the
+  // privileged slots_lr): it cannot run on real data.
   virtual bool needs_true_ctr() const { return false; }
   // Files outside the run its results depend on (a checkpoint or scripted module named in its
   // config): a stage's hash covers their contents.

@@ -158,8 +158,18 @@ torch::Tensor MultimodalLMImpl::hidden_states(const torch::Tensor& images,
                                               const torch::Tensor& lengths,
                                               torch::Tensor* vision_tokens) {
   check_text(images, tokens, lengths);
+  return hidden_states_from_prefix(image_prefix(images, vision_tokens), tokens, lengths);
+}
+
+torch::Tensor MultimodalLMImpl::hidden_states_from_prefix(const torch::Tensor& prefix,
+                                                          const torch::Tensor& tokens,
+                                                          const torch::Tensor& lengths) {
+  check_text({}, tokens, lengths);
+  if (prefix.defined() &&
+      (prefix.dim() != 3 || prefix.size(0) != tokens.size(0) || prefix.size(2) != options_.d_model))
+    fail("multimodal LM: image prefix must be [B = {}, N, d = {}], got {}", tokens.size(0),
+         options_.d_model, c10::str(prefix.sizes()));
   const auto dev = device();
-  auto prefix = image_prefix(images, vision_tokens);
   const int64_t n_image = prefix.defined() ? prefix.size(1) : 0, T = tokens.size(1);
   auto positions = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(dev));
   // Right padding needs no key mask: causal attention keeps real positions from seeing the pads.

@@ -57,6 +57,10 @@ struct MultimodalLMImpl : torch::nn::Module {
   // Final-norm hidden states [B, T, d] of the text positions (the RM reads the last real token).
   torch::Tensor hidden_states(const torch::Tensor& images, const torch::Tensor& tokens,
                               const torch::Tensor& lengths, torch::Tensor* vision_tokens = nullptr);
+  // The same from projected image tokens [B, N, d] built by the caller (e.g. image_prefix of
+  // several tiles per row, concatenated); undefined: text only.
+  torch::Tensor hidden_states_from_prefix(const torch::Tensor& prefix, const torch::Tensor& tokens,
+                                          const torch::Tensor& lengths);
   // [B, T]: entry t >= 1 is log p(tokens[t] | tokens[<t], image); entry 0 and padded positions
   // (t >= length) are 0. One batched forward pass.
   torch::Tensor token_logprobs(const torch::Tensor& images, const torch::Tensor& tokens,

@@ -24,18 +24,35 @@
 
 namespace caig::reward {
 
-CaigRewardNetImpl::CaigRewardNetImpl(backbone::MultimodalLM lm_) {
+CaigRewardNetImpl::CaigRewardNetImpl(backbone::MultimodalLM lm_, bool tiles_, double tile_std)
+    : tiles(tiles_) {
   const int64_t d = lm_->options().d_model;
   lm = register_module("lm", std::move(lm_));
   pair_head = register_module("pair_head", torch::nn::Linear(d, 2));
   point_head = register_module("point_head", torch::nn::Linear(d, 2));
+  // The LM's prefix has no positions of its own: the tile embedding is all that tells the two
+  // sides apart, so it starts large enough to (tile_std: the entries' standard deviation).
+  if (tiles) tile_embed = register_parameter("tile_embed", torch::randn({2, d}) * tile_std);
 }
 
 std::pair<at::Tensor, at::Tensor> CaigRewardNetImpl::forward(const at::Tensor& composites,
                                                              const at::Tensor& tokens,
                                                              const at::Tensor& lengths) {
-  const auto h =
-      backbone::last_token_states(lm->hidden_states(composites, tokens, lengths), lengths);
+  at::Tensor states;
+  if (!tiles) {
+    states = lm->hidden_states(composites, tokens, lengths);
+  } else {
+    const int64_t B = composites.size(0), W = composites.size(3) / 2;
+    // [2B, 3, H, W]: every left half, then every right half, through the encoder in one batch.
+    const auto halves = torch::cat({composites.narrow(3, 0, W), composites.narrow(3, W, W)}, 0);
+    const auto tokens_of_halves = lm->image_prefix(halves);  // [2B, N, d]
+    const int64_t N = tokens_of_halves.size(1), d = tokens_of_halves.size(2);
+    const auto prefix = (tokens_of_halves.view({2, B, N, d}) + tile_embed.view({2, 1, 1, d}))
+                            .permute({1, 0, 2, 3})
+                            .reshape({B, 2 * N, d});
+    states = lm->hidden_states_from_prefix(prefix, tokens, lengths);
+  }
+  const auto h = backbone::last_token_states(states, lengths);
   return {pair_head(h), point_head(h)};
 }
 
@@ -52,6 +69,11 @@ struct Options {
   double grad_clip = 1.0;
   double point_weight = 0.5;
   double ctr_scale = 100.0;
+  bool tiles = true;              // AnyRes: each ad on the encoder's own positions (see the header)
+  double tile_std = 1.0;          // the tile embedding's initial entries' standard deviation
+  bool train_both_orders = true;  // every drawn pair in both orders in its batch, label flipped
+  double head_lr_scale = 1.0;     // the new heads' (and tile embedding's) lr over the backbone's
+  int64_t trace_every = 25;       // steps between the training trace's entries; 0: none
 
   template <class Self, class F>
   static void fields(Self& o, F&& f) {
@@ -65,6 +87,11 @@ struct Options {
     f("grad_clip", o.grad_clip);
     f("point_weight", o.point_weight);
     f("ctr_scale", o.ctr_scale);
+    f("tiles", o.tiles);
+    f("tile_std", o.tile_std);
+    f("train_both_orders", o.train_both_orders);
+    f("head_lr_scale", o.head_lr_scale);
+    f("trace_every", o.trace_every);
   }
   static nlohmann::json defaults() { return fields_to_json(Options{}); }
   static Options from_json(const nlohmann::json& j) {
@@ -72,6 +99,8 @@ struct Options {
     fields_from_json(o, j, "reward model caig");
     if (o.batch_size < 1 || o.eval_batch_size < 1)
       fail("caig reward model: batch sizes must be positive");
+    if (!(o.head_lr_scale > 0)) fail("caig reward model: head_lr_scale must be positive");
+    if (o.trace_every < 0) fail("caig reward model: trace_every must be >= 0");
     return o;
   }
 };
@@ -98,12 +127,15 @@ class CaigRewardModel : public RewardModel {
     return {ck / "config.json", ck / "tokenizer.json", ck / "model.pt"};
   }
 
-  // backbone.json (its options), tokenizer.json, net.pt (backbone and heads), info.json.
+  // backbone.json (its options), reward_net.json (tiles), tokenizer.json, net.pt (backbone and
+  // heads), info.json.
   void save(const std::filesystem::path& dir) const override {
     if (!net_) fail("reward model caig has not been trained; nothing to save");
     write_json_atomic(dir / "backbone.json", net_->lm->options().to_json());
     write_json_atomic(dir / "tokenizer.json", tokenizer_.to_json());
     write_json_atomic(dir / "info.json", info_);
+    // The network's shape beside the backbone's (info_ is only complete after training).
+    write_json_atomic(dir / "reward_net.json", {{"tiles", net_->tiles}});
     torch::serialize::OutputArchive archive;
     net_->save(archive);
     archive.save_to((dir / "net.pt").string());
@@ -116,7 +148,11 @@ class CaigRewardModel : public RewardModel {
     device_ = device;
     tokenizer_ = backbone::Tokenizer::from_json(read_json(dir / "tokenizer.json"));
     const auto options = backbone::BackboneOptions::from_json(read_json(dir / "backbone.json"));
-    net_ = CaigRewardNet(backbone::MultimodalLM(options, tokenizer_.vocab_info()));
+    info_ = read_json(dir / "info.json");
+    // Saved before tiles existed: one composite image.
+    const bool tiles = std::filesystem::exists(dir / "reward_net.json") &&
+                       read_json(dir / "reward_net.json").value("tiles", false);
+    net_ = CaigRewardNet(backbone::MultimodalLM(options, tokenizer_.vocab_info()), tiles, 0.0);
     try {
       torch::serialize::InputArchive archive;
       archive.load_from((dir / "net.pt").string(), torch::Device(device_));
@@ -126,7 +162,6 @@ class CaigRewardModel : public RewardModel {
            e.what_without_backtrace());
     }
     net_->to(torch::Device(device_));
-    info_ = read_json(dir / "info.json");
   }
 
   void train(TrainContext& ctx) override {
@@ -134,10 +169,19 @@ class CaigRewardModel : public RewardModel {
     build(ctx);
     const TrainingSet& t = ctx.train;
     if (t.pairs.empty()) fail("caig reward model: the training set has no pairs");
-    FusedAdamW opt(net_->parameters(),
-                   torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay));
+    // Group 0: the pretrained backbone; group 1: what is new (the heads, the tile embedding).
+    std::vector<torch::Tensor> backbone_params = net_->lm->parameters(), new_params;
+    for (const auto& p : net_->named_parameters(true))
+      if (p.key().rfind("lm.", 0) != 0) new_params.push_back(p.value());
+    const auto adamw = torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay);
+    FusedAdamW opt({torch::optim::OptimizerParamGroup(
+                        backbone_params, std::make_unique<torch::optim::AdamWOptions>(adamw)),
+                    torch::optim::OptimizerParamGroup(
+                        new_params, std::make_unique<torch::optim::AdamWOptions>(adamw))},
+                   adamw);
     net_->train();
     TrainerOptions topt;
+    topt.group_lr_scale = {1.0, options_.head_lr_scale};
     topt.batch_size = options_.batch_size;
     topt.lr = options_.lr;
     topt.warmup_steps = options_.warmup_steps;
@@ -145,9 +189,13 @@ class CaigRewardModel : public RewardModel {
     topt.label = "training caig reward model";
     topt.probe = ctx.probe;
     PairTask task(*this, t, derive_seed(ctx.seed, "sides"));
+    task.backbone_params = backbone_params;
+    task.new_params = new_params;
     Trainer trainer(topt, ctx.meter, derive_seed(ctx.seed, "batches"));
     trainer.run(task, net_->parameters(), opt);
     info_ = {{"steps", trainer.step()},
+             {"tiles", options_.tiles},
+             {"trace", task.trace},
              {"last_loss", task.last_loss.defined() ? task.last_loss.item<double>() : 0.0},
              {"parameters", parameter_count()},
              {"pretrained", options_.pretrained},
@@ -187,27 +235,40 @@ class CaigRewardModel : public RewardModel {
 
  private:
   // The trainer's view of the pairs: an epoch is every training pair once; each draw puts the
-  // better ad left or right by a coin that is a pure function of (seed, epoch, pair).
+  // better ad left or right by a coin that is a pure function of (seed, epoch, pair), or with
+  // train_both_orders shows the pair both ways (label flipped), so that answering one side for
+  // every pair cannot lower the loss.
   struct PairTask : TrainTask {
     CaigRewardModel& m;
     const TrainingSet& t;
     uint64_t sides_seed;
     torch::Tensor smoothed, loss, last_loss;
+    // The training trace (why a model collapses): losses, the spread of P(left) in the batch and
+    // the gradient norms (after clipping) of the backbone and of the new parameters.
+    std::vector<torch::Tensor> backbone_params, new_params;
+    nlohmann::json trace = nlohmann::json::array();
+    nlohmann::json pending;
     PairTask(CaigRewardModel& model, const TrainingSet& train, uint64_t seed)
         : m(model), t(train), sides_seed(seed) {
       smoothed = rewards::smoothed_ctr(torch::tensor(t.clicks), torch::tensor(t.impressions));
     }
     int64_t epoch_size() const override { return static_cast<int64_t>(t.pairs.size()); }
-    int64_t prepare(int64_t, const std::vector<Draw>& draws, int64_t) override {
+    int64_t prepare(int64_t step, const std::vector<Draw>& draws, int64_t) override {
       const auto smoothed_a = smoothed.accessor<float, 1>();
       std::vector<PairIndex> pairs;
       std::vector<int64_t> labels;
-      auto target = torch::empty({static_cast<int64_t>(draws.size()), 2});
-      for (size_t i = 0; i < draws.size(); ++i) {
-        const auto idx = static_cast<size_t>(draws[i].example);
+      for (const auto& draw : draws) {
+        const auto idx = static_cast<size_t>(draw.example);
         PairIndex pr = t.pairs[idx];
         int label = t.labels[idx];
-        Rng coin(derive_seed(derive_seed(sides_seed, static_cast<uint64_t>(draws[i].epoch)),
+        if (m.options_.train_both_orders) {
+          pairs.push_back(pr);
+          labels.push_back(label);
+          pairs.push_back({pr.right, pr.left});
+          labels.push_back(1 - label);
+          continue;
+        }
+        Rng coin(derive_seed(derive_seed(sides_seed, static_cast<uint64_t>(draw.epoch)),
                              static_cast<uint64_t>(idx)));
         if (coin.bernoulli(0.5)) {
           std::swap(pr.left, pr.right);
@@ -215,17 +276,47 @@ class CaigRewardModel : public RewardModel {
         }
         pairs.push_back(pr);
         labels.push_back(label);
-        target[static_cast<int64_t>(i)][0] = smoothed_a[pr.left] * m.options_.ctr_scale;
-        target[static_cast<int64_t>(i)][1] = smoothed_a[pr.right] * m.options_.ctr_scale;
+      }
+      auto target = torch::empty({static_cast<int64_t>(pairs.size()), 2});
+      for (size_t i = 0; i < pairs.size(); ++i) {
+        target[static_cast<int64_t>(i)][0] = smoothed_a[pairs[i].left] * m.options_.ctr_scale;
+        target[static_cast<int64_t>(i)][1] = smoothed_a[pairs[i].right] * m.options_.ctr_scale;
       }
       const auto [logits, point] = m.forward(t.ads, pairs);
       const auto dev = torch::Device(m.device_);
-      loss = rewards::caig_pair_loss(logits, torch::tensor(labels).to(dev), point, target.to(dev),
-                                     m.options_.point_weight);
-      return 2 * static_cast<int64_t>(draws.size());
+      const auto label_t = torch::tensor(labels).to(dev);
+      target = target.to(dev);
+      loss = rewards::caig_pair_loss(logits, label_t, point, target, m.options_.point_weight);
+      pending = nullptr;
+      if (m.options_.trace_every > 0 && step % m.options_.trace_every == 0) {
+        torch::NoGradGuard no_grad;
+        const auto p_left = torch::softmax(logits.detach(), 1).select(1, 0);
+        pending = {
+            {"step", step},
+            {"loss", loss.item<double>()},
+            {"ce", rewards::caig_pair_loss(logits.detach(), label_t, point.detach(), target, 0.0)
+                       .item<double>()},
+            {"mse", (point.detach() - target).pow(2).mean().item<double>()},
+            {"p_left_sd", p_left.numel() > 1 ? p_left.std().item<double>() : 0.0}};
+      }
+      // A pair counts its two ads once per order it is shown in.
+      return 2 * static_cast<int64_t>(pairs.size());
     }
     torch::Tensor shard_loss(int64_t) override { return loss; }
-    void after_step(int64_t) override { last_loss = loss.detach(); }
+    static double grad_norm(const std::vector<torch::Tensor>& params) {
+      double sq = 0;
+      for (const auto& p : params)
+        if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
+      return std::sqrt(sq);
+    }
+    void after_step(int64_t) override {
+      last_loss = loss.detach();
+      if (pending.is_null()) return;
+      pending["grad_norm_backbone"] = grad_norm(backbone_params);
+      pending["grad_norm_new"] = grad_norm(new_params);
+      trace.push_back(std::move(pending));
+      pending = nullptr;
+    }
     void after_probe() override { m.net_->train(); }  // score() left it in eval mode
   };
 
@@ -245,7 +336,7 @@ class CaigRewardModel : public RewardModel {
     } else {
       lm = backbone::MultimodalLM(scratch_backbone_, tokenizer_.vocab_info());
     }
-    net_ = CaigRewardNet(lm);
+    net_ = CaigRewardNet(lm, options_.tiles, options_.tile_std);
     net_->to(torch::Device(device_));
   }
 

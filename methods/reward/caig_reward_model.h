@@ -15,13 +15,19 @@
 namespace caig::reward {
 
 struct CaigRewardNetImpl : torch::nn::Module {
-  explicit CaigRewardNetImpl(backbone::MultimodalLM lm);
+  // tiles: AnyRes (LLaVA-1.6, the paper's backbone): each half of the composite goes through the
+  // vision encoder as an image of its own, with the positions the encoder was pretrained on, and
+  // a learned tile embedding tells the LM which side a token comes from. Without tiles the
+  // composite is one image whose right half sits on positional columns pretraining never showed.
+  CaigRewardNetImpl(backbone::MultimodalLM lm, bool tiles, double tile_std = 1.0);
   // composites [B, 3, H, 2W] in [0, 1]; tokens / lengths as MultimodalLM::forward.
   // Returns {pair logits [B, 2], point predictions [B, 2]}.
   std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& composites, const at::Tensor& tokens,
                                             const at::Tensor& lengths);
   backbone::MultimodalLM lm{nullptr};
   torch::nn::Linear pair_head{nullptr}, point_head{nullptr};
+  at::Tensor tile_embed;  // [2, d] (left, right), registered only with tiles
+  bool tiles = false;
 };
 TORCH_MODULE(CaigRewardNet);
 

@@ -73,7 +73,7 @@ TEST(Registry, BuiltinPluginsAreAllRegistered) {
                                                         "reward_accuracy", "world"}));
   EXPECT_EQ(p.reward_models.names(),
             (std::vector<std::string>{"caig", "cg4ctr", "deepfm", "external", "fm", "judge", "lr",
-                                      "oracle", "random", "torchscript", "vam"}));
+                                      "oracle", "random", "slots_lr", "torchscript", "vam"}));
   for (const auto& [name, e] : p.reward_models.entries()) EXPECT_FALSE(e.help.empty()) << name;
   EXPECT_EQ(p.prompt_models.names(), (std::vector<std::string>{"caig", "random", "template"}));
   EXPECT_EQ(p.optimisers.names(),

@@ -58,8 +58,8 @@ std::unique_ptr<RewardModel> trained(const std::string& name, nlohmann::json ove
   return m;
 }
 
-const std::vector<std::string> kBuiltin = {"caig",   "vam",   "cg4ctr", "lr",    "fm",
-                                           "deepfm", "judge", "random", "oracle"};
+const std::vector<std::string> kBuiltin = {"caig",   "vam",   "cg4ctr", "lr",     "fm",
+                                           "deepfm", "judge", "random", "oracle", "slots_lr"};
 
 }  // namespace
 
@@ -219,5 +219,89 @@ TEST(RewardModels, LearnAPixelRule) {
     int correct = 0;
     for (size_t i = 0; i < p.size(); ++i) correct += (p[i] > 0.5) == (test.labels[i] == 0);
     EXPECT_GE(correct, 29) << name << ": " << correct << " of " << p.size();
+  }
+}
+
+namespace {
+
+// Ads of one category whose CTR depends only on the scene: beach 6%, office 2%.
+TrainingSet scene_rule_set() {
+  TrainingSet t;
+  t.ads.images = torch::zeros({40, 3, 4, 4}, torch::kUInt8);
+  for (int64_t i = 0; i < 40; ++i) {
+    AdInfo a;
+    a.product_id = "p" + std::to_string(i / 2);
+    a.category = "tea";
+    t.ads.ads.push_back(a);
+    const bool beach = i % 2 == 0;
+    t.ads.true_slots.push_back({{"scene", beach ? "beach" : "office"}, {"style", "natural"}});
+    t.ads.true_ctr.push_back(beach ? 0.06 : 0.02);
+    t.impressions.push_back(10000);
+    t.clicks.push_back(beach ? 600 : 200);
+    if (i % 2 == 1) t.products.push_back({i - 1, i});
+  }
+  for (int64_t p = 0; p < 20; ++p) {
+    t.pairs.push_back({2 * p, 2 * p + 1});
+    t.labels.push_back(0);
+  }
+  return t;
+}
+
+}  // namespace
+
+TEST(RewardModels, SlotsLrLearnsWhatTheTrueSlotsExplainAndNeedsThem) {
+  torch::set_num_threads(1);
+  const nlohmann::json experiment = caig::testing::tiny_experiment();
+  auto m = reward_plugins().reward_models.create("slots_lr", nlohmann::json::object(),
+                                                 PluginContext{&experiment, 3}, "test");
+  EXPECT_TRUE(m->needs_true_ctr());  // skipped on real data
+  const TrainingSet t = scene_rule_set();
+  BudgetMeter meter(BudgetLimits{0, 300, 0.0}, "cpu");
+  TrainContext tc{t, meter, "cpu", 4, {}};
+  m->train(tc);
+  const auto p = m->prob_left(t.ads, {{0, 1}, {1, 0}, {0, 2}});
+  // P(left) = sigmoid(logit 0.06 - logit 0.02) once the fit has reached the logged CTRs.
+  auto logit = [](double c) { return std::log(c / (1 - c)); };
+  const double expected = 1 / (1 + std::exp(-(logit(0.06) - logit(0.02))));
+  EXPECT_NEAR(p[0], expected, 0.03);
+  EXPECT_NEAR(p[1], 1 - expected, 0.03);
+  EXPECT_DOUBLE_EQ(p[2], 0.5);  // the same slots and category: the same score
+  // The fitted CTRs approach the logged ones (binomial log-likelihood).
+  const auto c = m->ctr(t.ads);
+  EXPECT_NEAR(c[0], 0.06, 0.01);
+  EXPECT_NEAR(c[1], 0.02, 0.005);
+  EXPECT_TRUE(m->info().contains("privileged"));
+  AdSet no_truth = t.ads;
+  no_truth.true_slots.clear();
+  const auto msg = caig::testing::error_of([&] { m->prob_left(no_truth, {{0, 1}}); });
+  EXPECT_NE(msg.find("true background slots"), std::string::npos) << msg;
+}
+
+// AnyRes tiles: each ad goes through the encoder on the positions of a single ad, so a backbone
+// whose positional grid holds one ad (2 x 2 patches) reads a two-ad composite; without tiles the
+// composite needs a grid twice as wide. The trace records the training's losses and gradients.
+TEST(RewardModels, CaigTilesReadCompositesOnASingleAdsPositions) {
+  torch::set_num_threads(1);
+  nlohmann::json experiment = caig::testing::tiny_experiment();
+  experiment["backbone"]["max_grid_w"] = 2;
+  for (const bool tiles : {true, false}) {
+    auto m = reward_plugins().reward_models.create(
+        "caig", {{"pretrained", false}, {"tiles", tiles}, {"trace_every", 1}},
+        PluginContext{&experiment, 3}, "test");
+    BudgetMeter meter(BudgetLimits{0, 2, 0.0}, "cpu");
+    TrainContext tc{sets().train, meter, "cpu", 4, {}};
+    if (!tiles) {
+      const auto msg = caig::testing::error_of([&] { m->train(tc); });
+      EXPECT_NE(msg.find("positional grid"), std::string::npos) << msg;
+      continue;
+    }
+    m->train(tc);
+    const auto trace = m->info().at("trace");
+    ASSERT_EQ(trace.size(), 2u);
+    for (const char* k : {"loss", "ce", "mse", "p_left_sd", "grad_norm_backbone", "grad_norm_new"})
+      EXPECT_TRUE(trace[0].contains(k)) << k;
+    EXPECT_GT(trace[0]["grad_norm_new"].get<double>(), 0.0);
+    const auto p = m->prob_left(sets().eval.ads, sets().eval.pairs);
+    EXPECT_EQ(p.size(), sets().eval.pairs.size());
   }
 }

@@ -97,3 +97,28 @@ TEST(TrainerProbe, AProbeThatSaysStopEndsTheTrainingAtThatStep) {
 }
 
 }  // namespace caig
+
+namespace caig {
+
+// group_lr_scale: the learning rate of parameter group g is lr * group_lr_scale[g].
+TEST(Trainer, ScalesTheLearningRateOfEachParameterGroup) {
+  LineTask task;
+  auto frozen = torch::zeros({1}, torch::requires_grad());
+  BudgetMeter meter(BudgetLimits{0, 1, 0.0}, "cpu");
+  TrainerOptions o;
+  o.batch_size = 4;
+  o.lr = 0.01;
+  o.group_lr_scale = {1.0, 0.5};
+  Trainer trainer(o, meter, 1);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::vector<torch::Tensor>{task.w},
+                      std::make_unique<torch::optim::SGDOptions>(0.01));
+  groups.emplace_back(std::vector<torch::Tensor>{frozen},
+                      std::make_unique<torch::optim::SGDOptions>(0.01));
+  torch::optim::SGD sgd(std::move(groups), torch::optim::SGDOptions(0.01));
+  trainer.run(task, {task.w, frozen}, sgd);
+  EXPECT_DOUBLE_EQ(sgd.param_groups()[0].options().get_lr(), 0.01);
+  EXPECT_DOUBLE_EQ(sgd.param_groups()[1].options().get_lr(), 0.005);
+}
+
+}  // namespace caig
