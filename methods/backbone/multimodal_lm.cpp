@@ -101,6 +101,9 @@ MultimodalLMImpl::MultimodalLMImpl(const BackboneOptions& options, const VocabIn
       t.normal_(0.0, residual ? residual_std : 0.02);
     }
   }
+  // Drawn after every other table, so a backbone without it starts from the same weights.
+  if (options_.tile_embedding)
+    tile_embed = register_parameter("tile_embed", torch::randn({2, d}) * 0.02);
 }
 
 torch::Device MultimodalLMImpl::device() const { return token_embed->weight.device(); }
@@ -177,6 +180,30 @@ torch::Tensor MultimodalLMImpl::hidden_states_from_prefix(const torch::Tensor& p
       attention_mask(n_image, 0, n_image + T, n_image + T, options_.image_prefix_bidirectional, {},
                      torch::TensorOptions().dtype(token_embed->weight.dtype()).device(dev));
   return run(prefix, tokens.to(dev), positions.unsqueeze(0), mask, nullptr);
+}
+
+torch::Tensor MultimodalLMImpl::forward_from_prefix(const torch::Tensor& prefix,
+                                                    const torch::Tensor& tokens,
+                                                    const torch::Tensor& lengths) {
+  return logits_from(hidden_states_from_prefix(prefix, tokens, lengths));
+}
+
+torch::Tensor MultimodalLMImpl::two_ad_prefix(const torch::Tensor& composites,
+                                              const torch::Tensor& tiles) {
+  const auto& table = tiles.defined() ? tiles : tile_embed;
+  if (!table.defined())
+    fail("multimodal LM: a two-ad prefix needs a tile embedding (backbone tile_embedding = true)");
+  if (composites.dim() != 4 || composites.size(3) % 2 != 0)
+    fail("multimodal LM: two-ad composites must be [B, 3, H, 2W], got {}",
+         c10::str(composites.sizes()));
+  const int64_t B = composites.size(0), W = composites.size(3) / 2;
+  // [2B, 3, H, W]: every left half, then every right half, through the encoder in one batch.
+  const auto halves = torch::cat({composites.narrow(3, 0, W), composites.narrow(3, W, W)}, 0);
+  const auto tokens = image_prefix(halves);  // [2B, N, d]
+  const int64_t N = tokens.size(1), d = tokens.size(2);
+  return (tokens.view({2, B, N, d}) + table.view({2, 1, 1, d}))
+      .permute({1, 0, 2, 3})
+      .reshape({B, 2 * N, d});
 }
 
 torch::Tensor MultimodalLMImpl::forward(const torch::Tensor& images, const torch::Tensor& tokens,

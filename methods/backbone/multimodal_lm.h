@@ -61,6 +61,13 @@ struct MultimodalLMImpl : torch::nn::Module {
   // several tiles per row, concatenated); undefined: text only.
   torch::Tensor hidden_states_from_prefix(const torch::Tensor& prefix, const torch::Tensor& tokens,
                                           const torch::Tensor& lengths);
+  // Logits [B, T, V] from a prefix built by the caller (see hidden_states_from_prefix).
+  torch::Tensor forward_from_prefix(const torch::Tensor& prefix, const torch::Tensor& tokens,
+                                    const torch::Tensor& lengths);
+  // The prefix [B, 2N, d] of side-by-side pairs [B, 3, H, 2W]: each half through the encoder as
+  // an image of its own, plus the tile embedding of its side: `tiles` [2, d] where given (a
+  // model built on a backbone without one), else the backbone's (options().tile_embedding).
+  torch::Tensor two_ad_prefix(const torch::Tensor& composites, const torch::Tensor& tiles = {});
   // [B, T]: entry t >= 1 is log p(tokens[t] | tokens[<t], image); entry 0 and padded positions
   // (t >= length) are 0. One batched forward pass.
   torch::Tensor token_logprobs(const torch::Tensor& images, const torch::Tensor& tokens,
@@ -91,6 +98,7 @@ struct MultimodalLMImpl : torch::nn::Module {
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm norm{nullptr};
   torch::nn::Linear head{nullptr};  // null when tied to token_embed
+  torch::Tensor tile_embed;         // [2, d] (left, right); undefined without tile_embedding
 
  private:
   // Runs the LM over [prefix ; embedded tokens at `positions`] (or only the new tokens when the

@@ -27,6 +27,7 @@ void for_each_field(BackboneOptions& o, F&& f) {
   f("use_sdpa", o.use_sdpa);
   f("image_prefix_bidirectional", o.image_prefix_bidirectional);
   f("tie_embeddings", o.tie_embeddings);
+  f("tile_embedding", o.tile_embedding);
 }
 
 template <typename T>

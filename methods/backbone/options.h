@@ -31,6 +31,11 @@ struct BackboneOptions {
   bool use_sdpa = true;                    // at::scaled_dot_product_attention where available
   bool image_prefix_bidirectional = true;  // image tokens attend to each other both ways
   bool tie_embeddings = true;              // LM head shares the token embedding matrix
+  // A learned [2, d] tile embedding (left, right) added to the image tokens of a two-ad prefix
+  // (two_ad_prefix): each ad of a side-by-side pair goes through the encoder on its own trained
+  // positions, and the tile embedding says which side a token comes from (LLaVA-1.6's AnyRes).
+  // Pretraining's composite task trains it; the CAIG reward model reads its pairs through it.
+  bool tile_embedding = false;
 
   // Strict: an unknown key, or a value of the wrong type, is a caig::Error naming it.
   nlohmann::json to_json() const;

@@ -28,10 +28,15 @@ struct Batch {
   at::Tensor images, tokens, lengths, target_mask;
   std::vector<int64_t> creatives;
   std::vector<bool> product;  // the row's image is the product cut-out, not the ad
+  bool two_ads = false;       // images are side-by-side pairs [B, 3, H, 2W] (composite examples)
 };
 
 Batch collate(const std::vector<const Example*>& examples, const ImageBank& bank, int64_t pad,
               const c10::Device& device);
+
+// Composite examples (Example::right set): images are the left and right ads side by side.
+Batch collate_composites(const std::vector<const Example*>& examples, const ImageBank& bank,
+                         int64_t pad, const c10::Device& device);
 
 // Teacher-forced next-token hits at the target positions, and the target positions.
 struct TokenHits {

@@ -112,7 +112,53 @@ PretrainOptions PretrainOptions::from_json(const nlohmann::json& j) {
         "pretrain config: synthetic_ads = {} feeds the slot head's extra ads, so it needs "
         "slot_head_weight > 0 and slot_head_ads > 0",
         o.synthetic_ads);
+  if (o.composite_ads < 0 || !(o.composite_weight >= 0))
+    fail("pretrain config: composite_ads and composite_weight must be >= 0, got {} and {}",
+         o.composite_ads, o.composite_weight);
   return o;
+}
+
+nlohmann::json evaluate_composites(backbone::MultimodalLMImpl& model,
+                                   const backbone::Tokenizer& tok, const data::Dataset& d,
+                                   const ImageBank& bank, const std::string& split, int64_t n,
+                                   uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  const auto pool = products_with_pairs(d, split);
+  const auto examples = composite_examples(tok, d, pool, 0, n, seed);
+  const int64_t divider = tok.id(backbone::kTaskTitle);
+  double nll = 0;
+  int64_t targets = 0, hits[2] = {0, 0}, counts[2] = {0, 0};
+  for (size_t start = 0; start < examples.size(); start += 32) {
+    std::vector<const Example*> chunk;
+    for (size_t i = start; i < std::min(examples.size(), start + 32); ++i)
+      chunk.push_back(&examples[i]);
+    const auto b = collate_composites(chunk, bank, tok.pad_id(), model.device());
+    nll += target_nll_sum(model, b).item<double>();
+    targets += target_count(b);
+    // Greedy next-token hits split at the divider: the left ad's background, then the right's.
+    const auto logits =
+        model.forward_from_prefix(model.two_ad_prefix(b.images), b.tokens, b.lengths);
+    const auto pred_t = logits.argmax(-1).to(torch::kCPU).contiguous();
+    const auto pred = pred_t.accessor<int64_t, 2>();
+    for (size_t r = 0; r < chunk.size(); ++r) {
+      const auto& e = *chunk[r];
+      int side = 0;
+      for (size_t t = static_cast<size_t>(e.target_start); t < e.tokens.size(); ++t) {
+        const bool hit = pred[static_cast<int64_t>(r)][static_cast<int64_t>(t) - 1] == e.tokens[t];
+        hits[side] += hit;
+        ++counts[side];
+        if (e.tokens[t] == divider) side = 1;
+      }
+    }
+  }
+  if (was_training) model.train();
+  auto rate = [](int64_t h, int64_t c) { return c > 0 ? static_cast<double>(h) / c : 0.0; };
+  return {{"examples", examples.size()},
+          {"loss", targets > 0 ? nll / static_cast<double>(targets) : 0.0},
+          {"left_token_accuracy", rate(hits[0], counts[0])},
+          {"right_token_accuracy", rate(hits[1], counts[1])}};
 }
 
 nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbone::Tokenizer& tok,
@@ -268,6 +314,11 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
         "pretrain.shards = {} needs backbone.dropout = 0 (got {}): the shards would draw their "
         "dropout masks from one generator in an order that depends on thread timing",
         opt.shards, backbone_options.dropout);
+  if (opt.composite_ads > 0 && !backbone_options.tile_embedding)
+    fail(
+        "pretrain.composite_ads = {} reads two ads side by side through the backbone's tile "
+        "embedding: set backbone.tile_embedding = true",
+        opt.composite_ads);
   if (bank.image_size() != backbone_options.image_size)
     fail("pretraining: images are {} px but backbone.image_size is {}", bank.image_size(),
          backbone_options.image_size);
@@ -377,6 +428,11 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
     std::vector<double> slot_loss_parts;
     double slot_loss_sum = 0;  // auxiliary loss since the last validation
     int64_t slot_loss_count = 0;
+    // The composite task's pool and the step's composites, in opt.shards parts.
+    std::vector<std::vector<int64_t>> composite_pool;
+    std::vector<Example> composites;
+    std::vector<Batch> composite_parts;
+    int64_t composite_targets = 0;
 
     PretrainTask(const data::Dataset& d_, const ImageBank& bank_, const backbone::Tokenizer& tok_,
                  backbone::MultimodalLM& model_, SlotHead& head_, const PretrainOptions& opt_,
@@ -397,6 +453,7 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
           mixture_seed(mixture_seed_),
           use_slot_head(opt_.slot_head_weight > 0) {
       train = build_examples(tok, d, "train", opt.mixture, mixture_seed, 0);
+      if (opt.composite_ads > 0) composite_pool = products_with_pairs(d, "train");
     }
 
     int64_t epoch_size() const override { return static_cast<int64_t>(train.size()); }
@@ -471,6 +528,21 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
         }
       }
       slot_loss_parts.assign(static_cast<size_t>(shards), 0.0);
+      // The composites of this step: like the LM batches, a pure function of (seed, step).
+      composite_parts.clear();
+      composite_targets = 0;
+      if (opt.composite_ads > 0) {
+        composites = composite_examples(tok, d, composite_pool, step * opt.composite_ads,
+                                        opt.composite_ads, derive_seed(seed, "composites"));
+        for (int64_t i = 0; i < shards; ++i) {
+          const auto [lo, hi] = shard_range(opt.composite_ads, shards, i);
+          std::vector<const Example*> rows;
+          for (int64_t k = lo; k < hi; ++k) rows.push_back(&composites[static_cast<size_t>(k)]);
+          composite_parts.push_back(
+              rows.empty() ? Batch{} : collate_composites(rows, bank, tok.pad_id(), device));
+          if (!rows.empty()) composite_targets += target_count(composite_parts.back());
+        }
+      }
       return static_cast<int64_t>(chunk.size());
     }
 
@@ -479,6 +551,10 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
       torch::Tensor vision_tokens;
       torch::Tensor loss = target_nll_sum(*model, part, use_slot_head ? &vision_tokens : nullptr) /
                            static_cast<double>(std::max<int64_t>(batch_targets, 1));
+      if (!composite_parts.empty() && composite_parts[static_cast<size_t>(i)].tokens.defined())
+        loss = loss + opt.composite_weight *
+                          target_nll_sum(*model, composite_parts[static_cast<size_t>(i)]) /
+                          static_cast<double>(std::max<int64_t>(composite_targets, 1));
       if (!use_slot_head) return loss;
       auto logits = slot_head(vision_tokens);
       auto labels = part_labels[static_cast<size_t>(i)];
@@ -510,6 +586,9 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
     auto eval = evaluate_backbone(*model, tok, d, bank, "val", opt, match_threshold,
                                   derive_seed(seed, "eval"));
     eval["step"] = step;
+    if (opt.composite_ads > 0)
+      eval["composite"] = evaluate_composites(*model, tok, d, bank, "val", opt.eval_examples,
+                                              derive_seed(seed, "eval_composites"));
     if (use_slot_head) {
       eval["slot_head"] = evaluate_slot_head(*model, *slot_head, d, truth, bank, "val",
                                              opt.eval_examples, derive_seed(seed, "eval"));

@@ -67,6 +67,11 @@ struct PretrainOptions {
   // rendering time inside the budget, never LM steps. 0: the logged ads only.
   int64_t synthetic_ads = 0;
   std::string synthetic_renderer = "procedural";  // the renderer plugin that draws them
+  // The composite task (tasks.h): two ads of one training product side by side per example,
+  // this many per step on top of the LM batch, its loss (a mean over its own target tokens) at
+  // composite_weight. Needs a backbone with tile_embedding. 0: none.
+  int64_t composite_ads = 0;
+  double composite_weight = 1.0;
   TaskMixture mixture;
 
   // The JSON field table (harness/json_fields.h): the [pretrain] keys, each once.
@@ -91,6 +96,8 @@ struct PretrainOptions {
     f("slot_head_ads", o.slot_head_ads);
     f("synthetic_ads", o.synthetic_ads);
     f("synthetic_renderer", o.synthetic_renderer);
+    f("composite_ads", o.composite_ads);
+    f("composite_weight", o.composite_weight);
     f("mixture", o.mixture);
   }
   nlohmann::json to_json() const;
@@ -104,6 +111,14 @@ nlohmann::json evaluate_backbone(backbone::MultimodalLMImpl& model, const backbo
                                  const data::Dataset& d, const ImageBank& bank,
                                  const std::string& split, const PretrainOptions& opt,
                                  double match_threshold, uint64_t seed);
+
+// The composite task on n composites of `split`: {examples, loss (per target token), and the
+// greedy next-token accuracy of the left ad's background and of the right ad's}: whether the
+// backbone reads both sides of a pair, not only the first.
+nlohmann::json evaluate_composites(backbone::MultimodalLMImpl& model,
+                                   const backbone::Tokenizer& tok, const data::Dataset& d,
+                                   const ImageBank& bank, const std::string& split, int64_t n,
+                                   uint64_t seed);
 
 struct PretrainResult {
   nlohmann::json metrics;  // final evaluation, history of validations, steps, examples seen

@@ -1,5 +1,6 @@
 #include "methods/pretraining/tasks.h"
 
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -149,6 +150,67 @@ std::vector<Example> build_task_examples(const backbone::Tokenizer& tok, const d
   for (size_t i = 0; i < d.creatives.size(); ++i)
     if (d.creatives[i].split == split)
       out.push_back(make_example(tok, d, static_cast<int64_t>(i), task));
+  return out;
+}
+
+Example make_composite_example(const backbone::Tokenizer& tok, const data::Dataset& d, int64_t left,
+                               int64_t right) {
+  const auto& l = d.creatives.at(static_cast<size_t>(left));
+  const auto& r = d.creatives.at(static_cast<size_t>(right));
+  if (l.description.empty() || r.description.empty())
+    fail("the composite task needs background descriptions; creative {} or {} has none",
+         l.creative_id, r.creative_id);
+  Example e;
+  e.task = Task::Describe;
+  e.creative = left;
+  e.right = right;
+  e.tokens = {tok.bos_id(), tok.id(backbone::kTaskDescribe)};
+  e.target_start = static_cast<int64_t>(e.tokens.size());
+  append(e.tokens, tok.encode(l.description));
+  e.tokens.push_back(tok.id(backbone::kTaskTitle));  // divides left from right
+  append(e.tokens, tok.encode(r.description));
+  e.tokens.push_back(tok.eos_id());
+  return e;
+}
+
+std::vector<std::vector<int64_t>> products_with_pairs(const data::Dataset& d,
+                                                      const std::string& split) {
+  std::vector<std::vector<int64_t>> out;
+  std::map<std::string, size_t> row;
+  for (size_t i = 0; i < d.creatives.size(); ++i) {
+    const auto& c = d.creatives[i];
+    if (c.split != split) continue;
+    const auto [it, fresh] = row.emplace(c.product_id, out.size());
+    if (fresh) out.emplace_back();
+    out[it->second].push_back(static_cast<int64_t>(i));
+  }
+  std::vector<std::vector<int64_t>> pairs;
+  for (auto& list : out)
+    if (list.size() >= 2) pairs.push_back(std::move(list));
+  return pairs;
+}
+
+std::vector<Example> composite_examples(const backbone::Tokenizer& tok, const data::Dataset& d,
+                                        const std::vector<std::vector<int64_t>>& pool,
+                                        int64_t first, int64_t n, uint64_t seed) {
+  if (pool.empty()) fail("the composite task needs products with two ads or more; none here");
+  const auto P = static_cast<int64_t>(pool.size());
+  std::vector<Example> out;
+  int64_t pass = -1;
+  std::vector<size_t> order;
+  for (int64_t k = first; k < first + n; ++k) {
+    if (k / P != pass) {
+      pass = k / P;
+      order = seeded_permutation(pool.size(), derive_seed(seed, static_cast<uint64_t>(pass)));
+    }
+    const auto& ads = pool[order[static_cast<size_t>(k % P)]];
+    Rng rng(derive_seed(derive_seed(seed, "pick"), static_cast<uint64_t>(k)));
+    const auto a = rng.uniform_index(static_cast<int64_t>(ads.size()));
+    auto b = rng.uniform_index(static_cast<int64_t>(ads.size()) - 1);
+    if (b >= a) ++b;  // distinct from a
+    out.push_back(
+        make_composite_example(tok, d, ads[static_cast<size_t>(a)], ads[static_cast<size_t>(b)]));
+  }
   return out;
 }
 

@@ -35,6 +35,7 @@ struct Example {
   bool product_image = false;   // the product cut-out instead of the ad
   std::vector<int64_t> tokens;  // the whole sequence
   int64_t target_start = 0;     // first target position; tokens[target_start - 1] is the task token
+  int64_t right = -1;           // composite examples: the creative on the right (creative: left)
   std::vector<int64_t> prompt() const { return {tokens.begin(), tokens.begin() + target_start}; }
 };
 
@@ -69,6 +70,25 @@ std::vector<Example> build_examples(const backbone::Tokenizer& tok, const data::
 // measures its prompt models on the same products. n <= 0: every product.
 std::vector<int64_t> distinct_product_creatives(const data::Dataset& d, const std::string& split,
                                                 int64_t n, uint64_t seed);
+
+// The composite task (reading two ads side by side before the reward model has to judge them):
+// two ads of one product as a side-by-side pair, read through the backbone's tile embedding,
+// "<bos> <describe> left background <title> right background <eos>". The target names both
+// sides in order, so the LM must tell them apart.
+Example make_composite_example(const backbone::Tokenizer& tok, const data::Dataset& d, int64_t left,
+                               int64_t right);
+
+// The creatives of each product of `split` that has two or more (the composite task's pool), in
+// the order the products first appear.
+std::vector<std::vector<int64_t>> products_with_pairs(const data::Dataset& d,
+                                                      const std::string& split);
+
+// The composite examples k = first .. first + n - 1 of a stream over `pool`: product k % P of
+// a permutation drawn per pass (seed, k / P), two distinct creatives of it in an order drawn
+// from (seed, k). A pure function of its arguments.
+std::vector<Example> composite_examples(const backbone::Tokenizer& tok, const data::Dataset& d,
+                                        const std::vector<std::vector<int64_t>>& pool,
+                                        int64_t first, int64_t n, uint64_t seed);
 
 // Every task for every creative of `split` (evaluation sets: one list per task).
 std::vector<Example> build_task_examples(const backbone::Tokenizer& tok, const data::Dataset& d,

@@ -27,12 +27,15 @@ namespace caig::reward {
 CaigRewardNetImpl::CaigRewardNetImpl(backbone::MultimodalLM lm_, bool tiles_, double tile_std)
     : tiles(tiles_) {
   const int64_t d = lm_->options().d_model;
+  const bool pretrained_tiles = lm_->tile_embed.defined();
   lm = register_module("lm", std::move(lm_));
   pair_head = register_module("pair_head", torch::nn::Linear(d, 2));
   point_head = register_module("point_head", torch::nn::Linear(d, 2));
-  // The LM's prefix has no positions of its own: the tile embedding is all that tells the two
-  // sides apart, so it starts large enough to (tile_std: the entries' standard deviation).
-  if (tiles) tile_embed = register_parameter("tile_embed", torch::randn({2, d}) * tile_std);
+  // A backbone with a tile embedding of its own (pretrained on composites) brings it; otherwise
+  // it is new here. The LM's prefix has no positions of its own: the tile embedding is all that
+  // tells the two sides apart, so a new one starts large enough to (tile_std: its entries' sd).
+  if (tiles && !pretrained_tiles)
+    tile_embed = register_parameter("tile_embed", torch::randn({2, d}) * tile_std);
 }
 
 std::pair<at::Tensor, at::Tensor> CaigRewardNetImpl::forward(const at::Tensor& composites,
@@ -42,15 +45,9 @@ std::pair<at::Tensor, at::Tensor> CaigRewardNetImpl::forward(const at::Tensor& c
   if (!tiles) {
     states = lm->hidden_states(composites, tokens, lengths);
   } else {
-    const int64_t B = composites.size(0), W = composites.size(3) / 2;
-    // [2B, 3, H, W]: every left half, then every right half, through the encoder in one batch.
-    const auto halves = torch::cat({composites.narrow(3, 0, W), composites.narrow(3, W, W)}, 0);
-    const auto tokens_of_halves = lm->image_prefix(halves);  // [2B, N, d]
-    const int64_t N = tokens_of_halves.size(1), d = tokens_of_halves.size(2);
-    const auto prefix = (tokens_of_halves.view({2, B, N, d}) + tile_embed.view({2, 1, 1, d}))
-                            .permute({1, 0, 2, 3})
-                            .reshape({B, 2 * N, d});
-    states = lm->hidden_states_from_prefix(prefix, tokens, lengths);
+    // The backbone's tile embedding where it has one (tile_embed is then undefined).
+    states =
+        lm->hidden_states_from_prefix(lm->two_ad_prefix(composites, tile_embed), tokens, lengths);
   }
   const auto h = backbone::last_token_states(states, lengths);
   return {pair_head(h), point_head(h)};

@@ -26,7 +26,9 @@ struct CaigRewardNetImpl : torch::nn::Module {
                                             const at::Tensor& lengths);
   backbone::MultimodalLM lm{nullptr};
   torch::nn::Linear pair_head{nullptr}, point_head{nullptr};
-  at::Tensor tile_embed;  // [2, d] (left, right), registered only with tiles
+  // [2, d] (left, right): registered only with tiles and a backbone without one of its own
+  // (BackboneOptions::tile_embedding), whose lm->tile_embed is used otherwise.
+  at::Tensor tile_embed;
   bool tiles = false;
 };
 TORCH_MODULE(CaigRewardNet);

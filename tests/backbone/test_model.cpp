@@ -349,6 +349,42 @@ TEST(MultimodalLM, ShapesWithAndWithoutImages) {
   EXPECT_THROW(m->forward(images(3), batch.tokens, batch.lengths), caig::Error);
 }
 
+TEST(MultimodalLM, TwoAdPrefixPutsEachSideOnItsOwnPositionsWithItsTile) {
+  auto plain = tiny_model(4);
+  auto o = tiny_options();
+  o.tile_embedding = true;
+  auto tiled = tiny_model(4, o);
+  // Drawn after every other table: the shared weights are those of a backbone without it.
+  for (const auto& p : plain->named_parameters())
+    EXPECT_TRUE(torch::equal(p.value(), tiled->named_parameters()[p.key()])) << p.key();
+  ASSERT_TRUE(tiled->tile_embed.defined());
+  EXPECT_EQ(tiled->tile_embed.sizes(), (std::vector<int64_t>{2, 32}));
+  EXPECT_EQ(BackboneOptions::from_json(o.to_json()).tile_embedding, true);
+  torch::NoGradGuard no_grad;
+  const auto left = images(2, 16, 16, 1), right = images(2, 16, 16, 2);
+  const auto prefix = tiled->two_ad_prefix(torch::cat({left, right}, 3));
+  const int64_t n = tiled->image_prefix(left).size(1);
+  ASSERT_EQ(prefix.sizes(), (std::vector<int64_t>{2, 2 * n, 32}));
+  // Each half is the single-ad prefix of that ad plus its side's row of the table.
+  EXPECT_LT(max_abs_diff(prefix.narrow(1, 0, n), tiled->image_prefix(left) + tiled->tile_embed[0]),
+            1e-6);
+  EXPECT_LT(max_abs_diff(prefix.narrow(1, n, n), tiled->image_prefix(right) + tiled->tile_embed[1]),
+            1e-6);
+  // Swapping the ads changes what the LM reads: the table tells the sides apart.
+  const auto swapped = tiled->two_ad_prefix(torch::cat({right, left}, 3));
+  EXPECT_GT(max_abs_diff(swapped.narrow(1, 0, n), prefix.narrow(1, n, n)), 1e-4);
+  auto batch = make_batch({sentence("soft studio"), sentence("bright gym")});
+  EXPECT_EQ(tiled->forward_from_prefix(prefix, batch.tokens, batch.lengths).sizes(),
+            (std::vector<int64_t>{2, batch.tokens.size(1), tokenizer().size()}));
+  // A given table stands in for a backbone without one; none at all is an error.
+  const auto table = torch::ones({2, 32});
+  EXPECT_LT(max_abs_diff(plain->two_ad_prefix(torch::cat({left, right}, 3), table).narrow(1, 0, n),
+                         plain->image_prefix(left) + 1),
+            1e-6);
+  EXPECT_THROW(plain->two_ad_prefix(torch::cat({left, right}, 3)), caig::Error);
+  EXPECT_THROW(tiled->two_ad_prefix(images(2, 16, 15)), caig::Error);
+}
+
 TEST(MultimodalLM, CausalLaterTokensDoNotChangeEarlierLogits) {
   auto m = tiny_model();
   torch::NoGradGuard no_grad;

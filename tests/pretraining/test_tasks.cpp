@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "datasets/shopworld/shopworld.h"
 #include "harness/error.h"
@@ -56,6 +57,51 @@ TEST(PretrainTasks, SequencesFollowTheLayout) {
         break;
     }
   }
+}
+
+TEST(PretrainTasks, CompositesAreTwoAdsOfOneProductNamedInOrder) {
+  const auto tok = backbone::Tokenizer::from_world_vocabulary();
+  const auto& d = tiny_world();
+  const auto pool = products_with_pairs(d, "train");
+  ASSERT_FALSE(pool.empty());
+  for (const auto& ads : pool) {
+    EXPECT_GE(ads.size(), 2u);
+    for (int64_t c : ads) {
+      EXPECT_EQ(d.creatives[static_cast<size_t>(c)].split, "train");
+      EXPECT_EQ(d.creatives[static_cast<size_t>(c)].product_id,
+                d.creatives[static_cast<size_t>(ads[0])].product_id);
+    }
+  }
+  const auto e = make_composite_example(tok, d, pool[0][0], pool[0][1]);
+  EXPECT_EQ(e.creative, pool[0][0]);
+  EXPECT_EQ(e.right, pool[0][1]);
+  EXPECT_EQ(e.target_start, 2);
+  EXPECT_EQ(e.tokens[1], tok.id(backbone::kTaskDescribe));
+  const std::vector<int64_t> target(e.tokens.begin() + e.target_start, e.tokens.end() - 1);
+  EXPECT_EQ(tok.decode(target, false),
+            tok.decode(tok.encode(d.creatives[static_cast<size_t>(pool[0][0])].description)) +
+                " <title> " +
+                tok.decode(tok.encode(d.creatives[static_cast<size_t>(pool[0][1])].description)));
+  // A stream over the pool: every product once per pass, two distinct ads of it, a pure function
+  // of (first, n, seed) whatever the chunking.
+  const auto P = static_cast<int64_t>(pool.size());
+  const auto pass = composite_examples(tok, d, pool, 0, P, 9);
+  std::set<int64_t> products;
+  for (const auto& x : pass) {
+    EXPECT_NE(x.creative, x.right);
+    EXPECT_EQ(d.creatives[static_cast<size_t>(x.creative)].product_id,
+              d.creatives[static_cast<size_t>(x.right)].product_id);
+    products.insert(x.creative);
+  }
+  std::set<std::string> ids;
+  for (const auto& x : pass) ids.insert(d.creatives[static_cast<size_t>(x.creative)].product_id);
+  EXPECT_EQ(static_cast<int64_t>(ids.size()), P);
+  const auto tail = composite_examples(tok, d, pool, 3, 5, 9);
+  for (size_t i = 0; i < tail.size(); ++i) {
+    EXPECT_EQ(tail[i].creative, pass[3 + i].creative);
+    EXPECT_EQ(tail[i].right, pass[3 + i].right);
+  }
+  EXPECT_THROW(composite_examples(tok, d, {}, 0, 1, 9), Error);
 }
 
 TEST(PretrainTasks, NoUnknownWordsInShopWorldText) {
