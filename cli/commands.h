@@ -12,5 +12,7 @@ void add_report_command(CLI::App& app);  // cmd_run.cpp
 void add_data_command(CLI::App& app);
 void add_pretrain_command(CLI::App& app);
 void add_eval_rm_command(CLI::App& app);
+void add_compare_command(CLI::App& app);  // cmd_compare.cpp
+void add_bench_command(CLI::App& app);    // cmd_bench.cpp
 
 }  // namespace caig::cli

@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
     cli::add_world_command(app);
     cli::add_run_command(app);
     cli::add_report_command(app);
+    cli::add_compare_command(app);
+    cli::add_bench_command(app);
     cli::add_data_command(app);
     cli::add_pretrain_command(app);
     cli::add_eval_rm_command(app);

@@ -13,6 +13,7 @@
 #include "harness/error.h"
 #include "harness/files.h"
 #include "harness/interrupt.h"
+#include "harness/markdown_html.h"
 #include "harness/plugins.h"
 #include "harness/report.h"
 #include "harness/run_dir.h"
@@ -167,6 +168,74 @@ bool used_simulator(const nlohmann::json& metrics) {
   return false;
 }
 
+// A scalar as the config shows it; an array or table as JSON.
+std::string plain(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// What a reader needs before believing a figure: where the CTRs come from and with which world
+// parameters, the ceiling label noise puts on accuracy, the seed, how intervals are drawn, what
+// each stage spent and how long it ran.
+std::string what_to_trust(const nlohmann::json& config, const nlohmann::json& metrics,
+                          const nlohmann::json& budget, const nlohmann::json& timing) {
+  std::string md = "## What to trust\n\n";
+  const bool sim = used_simulator(metrics);
+  if (sim && config.contains("world")) {
+    std::string params;
+    for (const auto& [k, v] : config.at("world").items())
+      if (!v.is_object()) params += fmt::format("{}`{} = {}`", params.empty() ? "" : ", ", k, plain(v));
+    md += fmt::format(
+        "- **Simulated.** Every CTR, match and lift comes from ShopWorld, whose true CTR is known: "
+        "the simulator treats every method alike. World parameters: {}.\n",
+        params);
+  } else {
+    md += "- **Real logged clicks.** No simulator: there are no true-CTR figures.\n";
+  }
+  if (metrics.contains("world") && metrics["world"].contains("oracle_accuracy")) {
+    const auto& o = metrics["world"]["oracle_accuracy"];
+    md += fmt::format(
+        "- **Noise ceiling.** An oracle that knows the true CTR reaches {:.3f} [{:.3f}, {:.3f}] "
+        "pairwise accuracy on the observed labels ({} pairs): no reward model can beat it on "
+        "those labels, and a gap of a few points near 50% is within the intervals.\n",
+        o.at("accuracy").get<double>(), o.at("bootstrap_products_95").at(0).get<double>(),
+        o.at("bootstrap_products_95").at(1).get<double>(), o.at("pairs").get<int64_t>());
+  }
+  md += fmt::format(
+      "- **Seeds.** Every random number derives from run.seed = {} (the world's, each stage's, "
+      "each model's); the same seed gives the same tables on the same machine. Figures over "
+      "several seeds say how many in their notes.\n",
+      config.at("run").at("seed").get<uint64_t>());
+  md +=
+      "- **Intervals.** Every interval is 95%; each table's note names its kind (Wilson for "
+      "accuracies and rates, bootstrap over products, the delta method, or t over seeds). "
+      "Overlapping intervals are not a difference.\n";
+  md +=
+      "- **Budgets.** Methods compared in one table ran under the same budget of their "
+      "stage (device seconds, samples or steps, whichever binds first):\n\n";
+  if (!budget.empty()) {
+    md += "| stage | device | samples | steps | device s | peak memory (MiB) |\n";
+    md += "| --- | --- | ---: | ---: | ---: | ---: |\n";
+    for (const auto& [stage, b] : budget.items())
+      md += fmt::format("| {} | {} | {} | {} | {:.2f} | {:.0f} |\n", stage,
+                        b.at("device").get<std::string>(), b.at("samples").get<int64_t>(),
+                        b.at("steps").get<int64_t>(), b.at("device_seconds").get<double>(),
+                        static_cast<double>(b.at("peak_memory_bytes").get<int64_t>()) / (1 << 20));
+  }
+  if (timing.is_object() && timing.contains("stages")) {
+    std::string parts;
+    double total = 0;
+    for (const auto& t : timing.at("stages")) {
+      const double s = t.at("seconds").get<double>();
+      total += s;
+      parts += fmt::format("{}{} {:.0f} s{}", parts.empty() ? "" : ", ",
+                           t.at("stage").get<std::string>(), s,
+                           t.at("reused").get<bool>() ? " (reused)" : "");
+    }
+    md += fmt::format("\nWall-clock time of the stages: {:.1f} min ({}).\n", total / 60.0, parts);
+  }
+  return md;
+}
+
 std::string render_into(const fs::path& dir, const nlohmann::json& config,
                         const nlohmann::json& metrics, const nlohmann::json& budget,
                         const nlohmann::json& timing) {
@@ -197,31 +266,11 @@ std::string render_into(const fs::path& dir, const nlohmann::json& config,
     }
     md += report->render(ctx) + "\n";
   }
-  // The simulator's own account: on real data the budgets stay in budget.json and in each table's
-  // spent columns.
-  if (used_simulator(metrics) && !budget.empty()) {
-    md +=
-        "## Budget spent\n\n| stage | device | samples | steps | device s | peak memory (MiB) |\n";
-    md += "| --- | --- | ---: | ---: | ---: | ---: |\n";
-    for (const auto& [stage, b] : budget.items())
-      md += fmt::format("| {} | {} | {} | {} | {:.2f} | {:.0f} |\n", stage,
-                        b.at("device").get<std::string>(), b.at("samples").get<int64_t>(),
-                        b.at("steps").get<int64_t>(), b.at("device_seconds").get<double>(),
-                        static_cast<double>(b.at("peak_memory_bytes").get<int64_t>()) / (1 << 20));
-  }
-  if (timing.is_object() && timing.contains("stages")) {
-    std::string parts;
-    double total = 0;
-    for (const auto& t : timing.at("stages")) {
-      const double s = t.at("seconds").get<double>();
-      total += s;
-      parts += fmt::format("{}{} {:.0f} s{}", parts.empty() ? "" : ", ",
-                           t.at("stage").get<std::string>(), s,
-                           t.at("reused").get<bool>() ? " (reused)" : "");
-    }
-    md += fmt::format("\nWall-clock time of the stages: {:.1f} min ({}).\n", total / 60.0, parts);
-  }
+  md += what_to_trust(config, metrics, budget, timing);
   write_file_atomic(dir / "report.md", md);
+  write_file_atomic(dir / "report.html",
+                    markdown_to_html(md, "caig-bench run " +
+                                             config.at("run").at("name").get<std::string>()));
   return md;
 }
 

@@ -103,18 +103,7 @@ class OptimiseStage : public Stage {
     fs::create_directories(run.models);
     // A trainable judge is the model the reward_accuracy stage kept (seed s where it kept all).
     run.judge = [&](const ArmSpec& a, int64_t s, uint64_t seed) {
-      auto j = rewards::create_reward_model(experiment, a.judge, seed);
-      if (!j->trainable()) return j;
-      const fs::path root = ctx.input("reward_accuracy", "models") / variant / a.judge;
-      fs::path dir = root / fmt::format("seed{}", s);
-      if (!fs::exists(dir)) dir = root / "seed0";
-      if (!fs::exists(dir / "reward_model.json"))
-        fail(
-            "arm '{}': judge '{}' is a trained reward model, but the reward_accuracy stage kept "
-            "none at {} (list it in stages.reward_accuracy.models, variant '{}', with "
-            "save_models = seed0 or all)",
-            a.name, a.judge, root.string(), variant);
-      return rewards::load_reward_model(dir, ctx.device()).model;
+      return stage_judge(ctx, a.judge, variant, s, seed, "arm '" + a.name + "'");
     };
     const auto arms = run_arms(arms_, run);
     std::error_code ec;

@@ -13,6 +13,7 @@ void register_pretrain_stage(Plugins& p);         // pretrain_stage.cpp
 void register_reward_accuracy_stage(Plugins& p);  // reward_accuracy_stage.cpp
 void register_optimise_stage(Plugins& p);         // optimise_stage.cpp
 void register_optimise_map_stage(Plugins& p);     // optimise_map_stage.cpp
+void register_ab_test_stage(Plugins& p);          // ab_test_stage.cpp
 
 inline void register_plugins(Plugins& p) {
   register_world_stage(p);
@@ -20,6 +21,7 @@ inline void register_plugins(Plugins& p) {
   register_reward_accuracy_stage(p);
   register_optimise_stage(p);
   register_optimise_map_stage(p);
+  register_ab_test_stage(p);
 }
 
 }  // namespace caig::stages

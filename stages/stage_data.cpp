@@ -4,6 +4,9 @@
 #include "datasets/io/inspect.h"
 #include "harness/error.h"
 #include "harness/plugins.h"
+#include "harness/stage.h"
+#include "rewards/benchmark.h"
+#include "rewards/saved_model.h"
 
 namespace caig::stages {
 
@@ -16,6 +19,23 @@ data::Dataset load_stage_dataset(const std::filesystem::path& path,
   return plugins()
       .datasets.create(where.source, source, PluginContext{&experiment, seed}, what)
       ->load();
+}
+
+std::unique_ptr<RewardModel> stage_judge(StageContext& ctx, const std::string& judge,
+                                         const std::string& variant, int64_t s, uint64_t seed,
+                                         const std::string& who) {
+  auto j = rewards::create_reward_model(ctx.experiment(), judge, seed);
+  if (!j->trainable()) return j;
+  const std::filesystem::path root = ctx.input("reward_accuracy", "models") / variant / judge;
+  std::filesystem::path dir = root / ("seed" + std::to_string(s));
+  if (!std::filesystem::exists(dir)) dir = root / "seed0";
+  if (!std::filesystem::exists(dir / "reward_model.json"))
+    fail(
+        "{}: judge '{}' is a trained reward model, but the reward_accuracy stage kept none at {} "
+        "(list it in stages.reward_accuracy.models, variant '{}', with save_models = seed0 or "
+        "all)",
+        who, judge, root.string(), variant);
+  return rewards::load_reward_model(dir, ctx.device()).model;
 }
 
 }  // namespace caig::stages

@@ -5,11 +5,17 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "datasets/io/records.h"
+
+namespace caig {
+class RewardModel;
+class StageContext;
+}  // namespace caig
 
 namespace caig::stages {
 
@@ -18,5 +24,12 @@ namespace caig::stages {
 data::Dataset load_stage_dataset(const std::filesystem::path& path,
                                  const nlohmann::json& experiment, uint64_t seed,
                                  const std::string& what, const std::filesystem::path& images = {});
+
+// A judge by name: a fixed reward model as configured, or a trainable one as the reward_accuracy
+// stage kept it (stage input reward_accuracy/models, `variant`, seed s where it kept all, else
+// seed 0). `who` names the asker in errors (an arm, a gallery).
+std::unique_ptr<RewardModel> stage_judge(StageContext& ctx, const std::string& judge,
+                                         const std::string& variant, int64_t s, uint64_t seed,
+                                         const std::string& who);
 
 }  // namespace caig::stages

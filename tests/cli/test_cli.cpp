@@ -221,10 +221,8 @@ TEST(Cli, ConfigErrorsNameKeyAndFile) {
       run_caig("run " + kPaper + " --preset smoke --set 'run.stages=[\"wrld\"]' --out " +
                (dir / "r3").string());
   EXPECT_EQ(st.status, 2);
-  EXPECT_THAT(
-      st.output,
-      HasSubstr(
-          "unknown stage 'wrld'; known: optimise, optimise_map, pretrain, reward_accuracy, world"));
+  EXPECT_THAT(st.output, HasSubstr("unknown stage 'wrld'; known: ab_test, optimise, optimise_map, "
+                                   "pretrain, reward_accuracy, world"));
   const auto pr = run_caig("world --preset huge --out " + (dir / "w").string());
   EXPECT_EQ(pr.status, 2);
   EXPECT_THAT(pr.output, HasSubstr("unknown preset 'huge'"));
@@ -343,6 +341,40 @@ TEST(Cli, PretrainShardsTrainAsTheWholeBatchDoes) {
   EXPECT_THAT(dropout.output, HasSubstr("pretrain.shards = 2 needs backbone.dropout = 0"));
 }
 
+// The composite task (two ads of one product side by side, described left then right) trains
+// beside the other tasks, is validated per side, splits over shards like the LM batch, and needs
+// the backbone's tile embedding.
+TEST(Cli, PretrainCompositeTaskTrainsIsValidatedAndShards) {
+  const auto world = scratch("composite_world");
+  ASSERT_EQ(run_caig("world --preset smoke --set world.products=60 --out " + world.string()).status,
+            0);
+  auto pretrain = [&](int shards, const std::string& name) {
+    const auto ck = scratch(name);
+    const auto r = run_caig(
+        "pretrain --preset smoke --set pretrain.max_steps=4 --set pretrain.eval_every=4 --set "
+        "backbone.tile_embedding=true --set pretrain.composite_ads=4 --set pretrain.shards=" +
+        std::to_string(shards) + " --data " + world.string() + " --out " + ck.string());
+    EXPECT_EQ(r.status, 0) << r.output;
+    return caig::read_json(ck / "pretrain_metrics.json")["metrics"];
+  };
+  const auto whole = pretrain(1, "composite_1"), halves = pretrain(2, "composite_2");
+  const auto& c = whole["composite"];
+  ASSERT_TRUE(c.is_object()) << whole.dump();
+  EXPECT_GT(c["examples"].get<int64_t>(), 0);
+  const double loss = c["loss"].get<double>();
+  EXPECT_GT(loss, 0.0);
+  for (const char* side : {"left_token_accuracy", "right_token_accuracy"}) {
+    EXPECT_GE(c[side].get<double>(), 0.0) << side;
+    EXPECT_LE(c[side].get<double>(), 1.0) << side;
+  }
+  EXPECT_NEAR(halves["composite"]["loss"].get<double>(), loss, 1e-4 * loss);
+  const auto bad = run_caig(
+      "pretrain --preset smoke --set pretrain.composite_ads=4 --data " + world.string() +
+      " --out " + scratch("composite_bad").string());
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_THAT(bad.output, HasSubstr("set backbone.tile_embedding = true"));
+}
+
 TEST(Cli, PretrainFitsItsScheduleToTheTimeCapAndKeepsItOnResume) {
   const auto world = scratch("fit_world"), ck = scratch("fit_ck");
   ASSERT_EQ(run_caig("world --preset smoke --set world.products=60 --out " + world.string()).status,
@@ -390,4 +422,21 @@ TEST(Cli, PretrainFitsItsScheduleToTheTimeCapAndKeepsItOnResume) {
   EXPECT_LE(m2["final_lr_fraction"].get<double>(), m["final_lr_fraction"].get<double>());
   EXPECT_NEAR(caig::read_json(ck / "trainer_state.json")["last_lr"].get<double>(),
               m2["final_lr_fraction"].get<double>() * 2e-3, 1e-15);  // the smoke preset's peak
+}
+
+// `caig bench` runs the benchmark binaries beside it into a result directory, and compares two.
+TEST(Cli, BenchWritesResultsAndComparesTwo) {
+  const auto out = scratch("bench_out");
+  const auto r = run_caig("bench --binaries bench_render --filter BM_RenderAd64 --min-time 0.01 "
+                          "--out " + out.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* f : {"bench_render.json", "env.json", "results.md"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  EXPECT_THAT(caig::read_file(out / "results.md"), HasSubstr("| bench_render | `BM_RenderAd64` |"));
+  const auto same = run_caig("bench --compare " + out.string() + " " + out.string());
+  ASSERT_EQ(same.status, 0) << same.output;
+  EXPECT_THAT(same.output, HasSubstr("| 1.00 | items_per_second"));
+  const auto bad = run_caig("bench --binaries bench_nope --out " + scratch("bench_bad").string());
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_THAT(bad.output, HasSubstr("no benchmark binary"));
 }

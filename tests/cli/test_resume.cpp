@@ -76,13 +76,14 @@ TEST(RunResume, ReusesFinishedStagesAndRerunsWhatChangedOrBroke) {
   // Again: every stage reused, the same assembled results.
   const auto again = run_caig(run);
   ASSERT_EQ(again.status, 0) << again.output;
-  for (const char* stage : {"world", "pretrain", "reward_accuracy"})
+  for (const char* stage : {"world", "pretrain", "reward_accuracy", "optimise", "ab_test"})
     EXPECT_THAT(again.output, HasSubstr(std::string("stage ") + stage + ": reused")) << stage;
   EXPECT_THAT(again.output,
-              HasSubstr("stages reused: world, pretrain, reward_accuracy; ran: none"));
+              HasSubstr("stages reused: world, pretrain, reward_accuracy, optimise, ab_test; ran: "
+                        "none"));
   EXPECT_EQ(caig::read_file(dir / "metrics.json"), metrics);
   const auto timing = caig::read_json(dir / "timing.json")["stages"];
-  ASSERT_EQ(timing.size(), 3u);
+  ASSERT_EQ(timing.size(), 5u);
   EXPECT_EQ(timing[1]["stage"], "pretrain");
   EXPECT_TRUE(timing[1]["reused"].get<bool>());
 
@@ -137,9 +138,15 @@ TEST(RunResume, ReusesFinishedStagesAndRerunsWhatChangedOrBroke) {
                                        "99, and this caig"));
   EXPECT_THAT(report.output, HasSubstr("## Reward models"));  // the others still render
   EXPECT_THAT(report.output, HasSubstr("comes from the ShopWorld simulator"));
-  EXPECT_THAT(report.output, HasSubstr("## Budget spent"));
-  // A run whose stages read no simulated data gets neither the simulator's disclaimer nor its
-  // budget table.
+  EXPECT_THAT(report.output, HasSubstr("## What to trust"));
+  EXPECT_THAT(report.output, HasSubstr("- **Simulated.**"));
+  EXPECT_THAT(report.output, HasSubstr("- **Noise ceiling.** An oracle"));
+  EXPECT_THAT(report.output, HasSubstr("| reward_accuracy/"));  // the budgets spent
+  // The page has what report.md has.
+  const std::string html = caig::read_file(dir / "report.html");
+  EXPECT_THAT(html, HasSubstr("<h2>What to trust</h2>"));
+  EXPECT_THAT(html, HasSubstr("<h2>Reward models (pairwise accuracy)</h2>"));
+  // A run whose stages read no simulated data gets no simulator's disclaimer.
   for (auto& [stage, stage_metrics] : stored.items()) stage_metrics["simulated"] = false;
   stored["pretrain"]["schema_version"] = 1;
   caig::write_json_atomic(dir / "metrics.json", stored);
@@ -147,7 +154,7 @@ TEST(RunResume, ReusesFinishedStagesAndRerunsWhatChangedOrBroke) {
   EXPECT_EQ(real.status, 0) << real.output;
   EXPECT_THAT(real.output, Not(HasSubstr("Every CTR in this report comes from")));
   EXPECT_THAT(real.output, HasSubstr("The figures are on real logged clicks, not simulated"));
-  EXPECT_THAT(real.output, Not(HasSubstr("## Budget spent")));
+  EXPECT_THAT(real.output, HasSubstr("- **Real logged clicks.**"));
 
   // A directory that is not a run is never written into.
   const auto other = scratch("resume_not_a_run");

@@ -67,10 +67,11 @@ TEST(Registry, BuiltinPluginsAreAllRegistered) {
             (std::vector<std::string>{"cg4ctr_json", "creative_ranking", "shopworld_commercial",
                                       "shopworld_dir", "shopworld_public"}));
   EXPECT_EQ(p.renderers.names(), (std::vector<std::string>{"external", "procedural"}));
-  EXPECT_EQ(p.reports.names(), (std::vector<std::string>{"optimise", "optimise_map", "pretraining",
-                                                         "reward_accuracy", "world_calibration"}));
-  EXPECT_EQ(p.stages.names(), (std::vector<std::string>{"optimise", "optimise_map", "pretrain",
-                                                        "reward_accuracy", "world"}));
+  EXPECT_EQ(p.reports.names(),
+            (std::vector<std::string>{"ab_test", "optimise", "optimise_map", "pretraining",
+                                      "reward_accuracy", "world_calibration"}));
+  EXPECT_EQ(p.stages.names(), (std::vector<std::string>{"ab_test", "optimise", "optimise_map",
+                                                        "pretrain", "reward_accuracy", "world"}));
   EXPECT_EQ(p.reward_models.names(),
             (std::vector<std::string>{"caig", "cg4ctr", "deepfm", "external", "fm", "judge", "lr",
                                       "oracle", "random", "slots_lr", "torchscript", "vam"}));
