@@ -2,6 +2,7 @@
 // control with 95% intervals, overall and over the five common categories, beside the
 // noise-free expected lift and the share of mismatched backgrounds; per category the observed
 // lifts (table and figure with the intervals), and the minimal detectable lift at this traffic.
+#include <algorithm>
 #include <cmath>
 
 #include <filesystem>
@@ -70,6 +71,16 @@ GalleryGrid gallery_grid(const nlohmann::json& g) {
       grid.ads[{pid, arm}].push_back(ad);
     }
   }
+  // Rows grouped by category (in order of first appearance), products in their stage order.
+  std::vector<std::string> cats;
+  for (const auto& p : grid.products)
+    if (std::find(cats.begin(), cats.end(), grid.category[p]) == cats.end())
+      cats.push_back(grid.category[p]);
+  std::stable_sort(grid.products.begin(), grid.products.end(),
+                   [&](const std::string& a, const std::string& b) {
+                     return std::find(cats.begin(), cats.end(), grid.category[a]) <
+                            std::find(cats.begin(), cats.end(), grid.category[b]);
+                   });
   return grid;
 }
 
@@ -247,7 +258,9 @@ class AbTestReport : public Report {
         plot += fmt::format("{}'ab_test_categories.dat' using {}:{}:{}{} title '{}'", j ? ", " : "",
                             2 + 3 * j, 3 + 3 * j, 4 + 3 * j, j ? "" : ":xtic(1)",
                             arms[treated[j]].at("name").get<std::string>());
-      render_figure(ctx.dir / "figures", {"ab_test_categories", dat, plot, 1400, 550});
+      // Room for every category's bars side by side.
+      const int width = std::max(1400, static_cast<int>(categories.size() * (treated.size() + 1)) * 7);
+      render_figure(ctx.dir / "figures", {"ab_test_categories", dat, plot, width, 550});
       out += c.markdown() + "\n![lift per category](figures/ab_test_categories.png)\n";
     }
     if (m.contains("gallery")) {
