@@ -4,6 +4,8 @@
 // through the prompt model, the loss, AdamW). Judging is BM_RewardScore in bench_rewards. The
 // prompt model is the cpu backbone at its initial weights (untrained: its descriptions run to the
 // 24-token cap, about twice a trained model's length, so these are upper bounds per description).
+#include <unistd.h>
+
 #include <filesystem>
 
 #include <benchmark/benchmark.h>
@@ -64,7 +66,8 @@ Fixture& fixture() {
     backbone::MultimodalLM lm(bench::cpu_preset_backbone(), tok.vocab_info());
     backbone::save_checkpoint(dir / "backbone", lm, tok);
     out.policy = plugins().prompt_models.create(
-        "caig", {{"checkpoint", (dir / "backbone").string()}}, {nullptr, 0});
+        "caig", nlohmann::json{{"checkpoint", (dir / "backbone").string()}},
+        PluginContext{nullptr, 0});
     PromptModelContext ctx;
     out.policy->setup(ctx);
     std::vector<PromptProduct> in;

@@ -26,11 +26,21 @@ namespace {
 // training step). Where LibTorch uses MKL, MKL's thread-local count is set too. Both are looked up
 // at run time (they are loaded with LibTorch, not linked to this program), and the result is
 // checked through LibTorch: if the OpenMP found is not LibTorch's, at::set_num_threads it is.
+// MKL's C entry only from an MKL library of its own: PyPI's LibTorch 2.x links MKL statically and
+// exports a symbol of that name that is not the C interface (called with an int it crashes).
+int (*shared_mkl_set_local())(int) {
+  void* f = dlsym(RTLD_DEFAULT, "mkl_set_num_threads_local");
+  Dl_info info{};
+  if (f == nullptr || dladdr(f, &info) == 0 || info.dli_fname == nullptr) return nullptr;
+  const std::string file = info.dli_fname;
+  if (file.substr(file.find_last_of('/') + 1).find("mkl") == std::string::npos) return nullptr;
+  return reinterpret_cast<int (*)(int)>(f);
+}
+
 struct ThreadingRuntime {
   ThreadingRuntime()
       : omp_set(reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"))),
-        mkl_set_local(
-            reinterpret_cast<int (*)(int)>(dlsym(RTLD_DEFAULT, "mkl_set_num_threads_local"))) {}
+        mkl_set_local(shared_mkl_set_local()) {}
   void (*omp_set)(int);
   int (*mkl_set_local)(int);  // returns the previous thread-local count (0: MKL's global one)
 };

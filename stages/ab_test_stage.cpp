@@ -15,6 +15,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 #include <opencv2/imgcodecs.hpp>
 
