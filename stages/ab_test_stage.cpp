@@ -237,12 +237,6 @@ nlohmann::json gallery_entries(const std::string& arm,
   return out;
 }
 
-nlohmann::json section(const nlohmann::json& experiment, const std::string& kind,
-                       const std::string& name) {
-  if (experiment.contains(kind) && experiment[kind].contains(name)) return experiment[kind][name];
-  return nlohmann::json::object();
-}
-
 class AbTestStage : public Stage {
  public:
   AbTestStage(nlohmann::json cfg, const nlohmann::json& experiment)
@@ -411,7 +405,7 @@ class AbTestStage : public Stage {
   static std::unique_ptr<PromptModel> make_prompt_model(const nlohmann::json& experiment,
                                                         const std::string& name,
                                                         const fs::path& checkpoint) {
-    auto cfg = section(experiment, "prompt_models", name);
+    auto cfg = experiment_section(experiment, "prompt_models", name);
     if (!checkpoint.empty()) cfg["checkpoint"] = checkpoint.string();
     return plugins().prompt_models.create(name, cfg, PluginContext{&experiment, 0},
                                           "prompt_models." + name);
@@ -493,13 +487,7 @@ class AbTestStage : public Stage {
       if (samples.size() != products.size() * static_cast<size_t>(k))
         fail("arm '{}': the prompt model returned {} descriptions for {} products x {}", a.name,
              samples.size(), products.size(), k);
-      nlohmann::json rcfg = section(ctx.experiment(), "renderers", opt_.renderer);
-      if (plugins().renderers.get(opt_.renderer).defaults.contains("image_size") &&
-          !rcfg.contains("image_size"))
-        rcfg["image_size"] = image_size;
-      auto renderer =
-          plugins().renderers.create(opt_.renderer, rcfg, PluginContext{&ctx.experiment(), seed},
-                                     "renderers." + opt_.renderer);
+      auto renderer = make_stage_renderer(ctx.experiment(), opt_.renderer, image_size, seed);
       std::vector<RenderJob> jobs;
       std::vector<uint64_t> seeds;
       for (size_t i = 0; i < samples.size(); ++i) {

@@ -18,6 +18,7 @@
 #include "prompts/prompt_model.h"
 #include "rewards/benchmark.h"
 #include "rewards/reward_model.h"
+#include "stages/stage_data.h"
 
 namespace fs = std::filesystem;
 
@@ -25,23 +26,17 @@ namespace caig::stages {
 
 namespace {
 
-nlohmann::json section(const nlohmann::json& experiment, const std::string& kind,
-                       const std::string& name) {
-  if (experiment.contains(kind) && experiment[kind].contains(name)) return experiment[kind][name];
-  return nlohmann::json::object();
-}
-
 // The optimiser of an arm: [optimisers.<name>] of the experiment, then the arm's own config.
 std::unique_ptr<Optimiser> make_optimiser(const nlohmann::json& experiment, const ArmSpec& a) {
   auto cfg = plugins().optimisers.resolve_config(
-      a.optimiser, section(experiment, "optimisers", a.optimiser), "optimisers." + a.optimiser);
+      a.optimiser, experiment_section(experiment, "optimisers", a.optimiser), "optimisers." + a.optimiser);
   merge_checked(cfg, a.optimiser_config, "arm " + a.name, "optimisers." + a.optimiser);
   return plugins().optimisers.get(a.optimiser).factory(cfg, PluginContext{&experiment, 0});
 }
 
 std::unique_ptr<PromptModel> make_prompt_model(const nlohmann::json& experiment,
                                                const std::string& name) {
-  return plugins().prompt_models.create(name, section(experiment, "prompt_models", name),
+  return plugins().prompt_models.create(name, experiment_section(experiment, "prompt_models", name),
                                         PluginContext{&experiment, 0}, "prompt_models." + name);
 }
 
@@ -207,12 +202,7 @@ nlohmann::json run_arm(const ArmsRun& run, const ArmSpec& a, int64_t s) {
   policy->setup(pctx);
   const auto optimiser = make_optimiser(experiment, a);
   auto judge = run.judge(a, s, derive_seed(seed, "judge"));
-  nlohmann::json rcfg = section(experiment, "renderers", a.renderer);
-  if (plugins().renderers.get(a.renderer).defaults.contains("image_size") &&
-      !rcfg.contains("image_size"))
-    rcfg["image_size"] = run.image_size;
-  auto renderer = plugins().renderers.create(a.renderer, rcfg, PluginContext{&experiment, seed},
-                                             "renderers." + a.renderer);
+  auto renderer = make_stage_renderer(experiment, a.renderer, run.image_size, seed);
   optimisation::LoopParts parts{*policy,
                                 *optimiser,
                                 *judge,

@@ -2,6 +2,7 @@
 
 #include "datasets/dataset_source.h"
 #include "datasets/io/inspect.h"
+#include "datasets/renderer_plugin.h"
 #include "harness/error.h"
 #include "harness/plugins.h"
 #include "harness/stage.h"
@@ -19,6 +20,22 @@ data::Dataset load_stage_dataset(const std::filesystem::path& path,
   return plugins()
       .datasets.create(where.source, source, PluginContext{&experiment, seed}, what)
       ->load();
+}
+
+nlohmann::json experiment_section(const nlohmann::json& experiment, const std::string& kind,
+                                  const std::string& name) {
+  if (experiment.contains(kind) && experiment[kind].contains(name)) return experiment[kind][name];
+  return nlohmann::json::object();
+}
+
+std::unique_ptr<Renderer> make_stage_renderer(const nlohmann::json& experiment,
+                                              const std::string& name, int64_t image_size,
+                                              uint64_t seed) {
+  nlohmann::json cfg = experiment_section(experiment, "renderers", name);
+  if (plugins().renderers.get(name).defaults.contains("image_size") && !cfg.contains("image_size"))
+    cfg["image_size"] = image_size;
+  return plugins().renderers.create(name, cfg, PluginContext{&experiment, seed},
+                                    "renderers." + name);
 }
 
 std::unique_ptr<RewardModel> stage_judge(StageContext& ctx, const std::string& judge,

@@ -14,6 +14,7 @@
 
 namespace caig {
 class RewardModel;
+class Renderer;
 class StageContext;
 }  // namespace caig
 
@@ -24,6 +25,16 @@ namespace caig::stages {
 data::Dataset load_stage_dataset(const std::filesystem::path& path,
                                  const nlohmann::json& experiment, uint64_t seed,
                                  const std::string& what, const std::filesystem::path& images = {});
+
+// The experiment's [<kind>.<name>] table, or an empty table.
+nlohmann::json experiment_section(const nlohmann::json& experiment, const std::string& kind,
+                                  const std::string& name);
+
+// A renderer plugin by name, from [renderers.<name>]; a renderer with an image size takes the
+// dataset's (`image_size`) unless its table sets one.
+std::unique_ptr<Renderer> make_stage_renderer(const nlohmann::json& experiment,
+                                              const std::string& name, int64_t image_size,
+                                              uint64_t seed);
 
 // A judge by name: a fixed reward model as configured, or a trainable one as the reward_accuracy
 // stage kept it (stage input reward_accuracy/models, `variant`, seed s where it kept all, else
