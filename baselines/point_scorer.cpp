@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <torch/torch.h>
 
@@ -95,8 +96,13 @@ struct ScorerTask : TrainTask {
   const PointScorerOptions& o;
   const TrainingSet& t;
   uint64_t lists_seed;
-  std::vector<size_t> listable;  // products with at least two ads
-  torch::Tensor smoothed, loss, last_loss;
+  std::vector<size_t> listable;                        // products with at least two ads
+  torch::Tensor smoothed, loss, step_loss, last_loss;  // step_loss: this rank's share of it
+  std::optional<double> step_total;                    // all ranks' (data parallelism)
+  // The loss's terms, what each divides by on this rank, and their scales to the whole step's
+  // (data parallelism: local count over the ranks' sum; 1 in one process).
+  std::vector<torch::Tensor> terms;
+  std::vector<double> counts, scales;
 
   ScorerTask(PointScorerModel& m, const PointScorerOptions& options, const TrainingSet& train,
              uint64_t seed)
@@ -122,6 +128,11 @@ struct ScorerTask : TrainTask {
       const auto s = model.score_rows(t.ads, rows, true);
       loss = rewards::binomial_nll(s, torch::tensor(clk).to(s.device()),
                                    torch::tensor(imp).to(s.device()));
+      double impressions = 0;
+      for (const auto n : imp) impressions += static_cast<double>(n);
+      terms = {loss};
+      counts = {impressions};  // the NLL is per impression
+      scales = {1.0};
       return b;
     }
     const auto smoothed_a = smoothed.accessor<float, 1>();
@@ -152,12 +163,30 @@ struct ScorerTask : TrainTask {
     const auto s = model.score_rows(t.ads, rows, true).view({b, l});
     ctr = ctr.to(s.device());
     mask = mask.to(s.device());
-    loss = o.list_weight * rewards::listwise_softmax_loss(s, ctr, mask, o.list_temperature) +
-           o.point_weight * rewards::masked_mse(s, ctr * o.ctr_scale, mask);
+    terms = {o.list_weight * rewards::listwise_softmax_loss(s, ctr, mask, o.list_temperature),
+             o.point_weight * rewards::masked_mse(s, ctr * o.ctr_scale, mask)};
+    loss = terms[0] + terms[1];
+    counts = {static_cast<double>(b), static_cast<double>(seen)};  // per list; per shown ad
+    scales = {1.0, 1.0};
     return seen;
   }
-  torch::Tensor shard_loss(int64_t) override { return loss; }
-  void after_step(int64_t) override { last_loss = loss.detach(); }
+  std::vector<double> loss_counts() const override { return counts; }
+  void use_global_counts(const std::vector<double>& global) override {
+    for (size_t k = 0; k < counts.size(); ++k)
+      scales[k] = global[k] > 0 ? counts[k] / global[k] : 0.0;
+  }
+  torch::Tensor shard_loss(int64_t) override {
+    auto total = terms[0] * scales[0];
+    for (size_t k = 1; k < terms.size(); ++k) total = total + terms[k] * scales[k];
+    step_loss = total.detach();
+    return total;
+  }
+  std::vector<double> step_shares() const override { return {step_loss.item<double>()}; }
+  void use_step_totals(const std::vector<double>& totals) override { step_total = totals.at(0); }
+  void after_step(int64_t) override {
+    last_loss = step_total ? torch::tensor(*step_total) : step_loss;
+    step_total.reset();
+  }
 };
 
 }  // namespace
@@ -174,7 +203,8 @@ void PointScorerModel::train(TrainContext& ctx) {
   TrainerOptions topt;
   topt.batch_size = options_.batch_size;
   topt.lr = options_.lr;
-  topt.probe = ctx.probe;  // scores_of() sets the module's mode itself
+  topt.probe = ctx.probe;             // scores_of() sets the module's mode itself
+  topt.buffers = module().buffers();  // VAM's BatchNorm statistics
   ScorerTask task(*this, options_, t, derive_seed(ctx.seed, "lists"));
   Trainer trainer(topt, ctx.meter, derive_seed(ctx.seed, "batches"));
   trainer.run(task, module().parameters(), opt);

@@ -9,6 +9,7 @@
 #include "datasets/io/shopworld_dir.h"
 #include "harness/config.h"
 #include "harness/device.h"
+#include "harness/distributed.h"
 #include "harness/error.h"
 #include "harness/files.h"
 #include "harness/seeds.h"
@@ -64,7 +65,18 @@ void add_eval_rm_command(CLI::App& app) {
     req.sets.push_back(fmt::format("run.seed={}", opt->seed));
     const nlohmann::json cfg = resolve_config(default_config(), req);
     rewards::check_reward_model_configs(cfg, opt->experiment.empty() ? "--set" : opt->experiment);
-    const std::string device = resolve_device(at_path(cfg, "run.device").get<std::string>());
+    const std::string device =
+        dist::join_job("eval-rm",
+                       {{"config", cfg},
+                        {"data", opt->data},
+                        {"model", opt->model},
+                        {"load", opt->load},
+                        {"variant", opt->variant},
+                        {"seeds", opt->seeds},
+                        {"split", opt->split}},
+                       resolve_device(at_path(cfg, "run.device").get<std::string>()));
+    if (!opt->out.empty())
+      opt->out = dist::rank_output_dir(opt->out, dist::process_env().rank).string();
     set_torch_threads(at_path(cfg, "run.threads").get<int>());
     seed_torch(derive_seed(opt->seed, "torch"));
 

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "harness/config.h"
 #include "harness/device.h"
+#include "harness/distributed.h"
 #include "harness/files.h"
 #include "harness/seeds.h"
 #include "reports/pretraining_report.h"
@@ -39,7 +40,12 @@ void add_pretrain_command(CLI::App& app) {
     ResolveRequest req{opt->experiment, opt->preset, opt->sets};
     req.sets.push_back(fmt::format("run.seed={}", opt->seed));
     const nlohmann::json cfg = resolve_config(default_config(), req);
-    const std::string device = resolve_device(at_path(cfg, "run.device").get<std::string>());
+    // In a data-parallel job every rank trains; rank 0 writes the checkpoint to --out, rank r
+    // its replica beside it, to <out>.rank<r> (the checkpoint directory is replaced whole).
+    const std::string device =
+        dist::join_job("pretrain", {{"config", cfg}, {"data", opt->data}, {"resume", opt->resume}},
+                       resolve_device(at_path(cfg, "run.device").get<std::string>()));
+    opt->out = dist::rank_sibling_dir(opt->out, dist::process_env().rank).string();
     set_torch_threads(at_path(cfg, "run.threads").get<int>());
     seed_torch(derive_seed(opt->seed, "torch"));
     if (opt->resume && !fs::exists(fs::path(opt->out) / "optimizer.pt"))

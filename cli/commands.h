@@ -14,5 +14,6 @@ void add_pretrain_command(CLI::App& app);
 void add_eval_rm_command(CLI::App& app);
 void add_compare_command(CLI::App& app);  // cmd_compare.cpp
 void add_bench_command(CLI::App& app);    // cmd_bench.cpp
+void add_launch_command(CLI::App& app);   // cmd_launch.cpp
 
 }  // namespace caig::cli

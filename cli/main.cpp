@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
     cli::add_report_command(app);
     cli::add_compare_command(app);
     cli::add_bench_command(app);
+    cli::add_launch_command(app);
     cli::add_data_command(app);
     cli::add_pretrain_command(app);
     cli::add_eval_rm_command(app);

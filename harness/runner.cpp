@@ -10,6 +10,7 @@
 #include "harness/config.h"
 #include "harness/content_hash.h"
 #include "harness/device.h"
+#include "harness/distributed.h"
 #include "harness/error.h"
 #include "harness/files.h"
 #include "harness/interrupt.h"
@@ -183,7 +184,8 @@ std::string what_to_trust(const nlohmann::json& config, const nlohmann::json& me
   if (sim && config.contains("world")) {
     std::string params;
     for (const auto& [k, v] : config.at("world").items())
-      if (!v.is_object()) params += fmt::format("{}`{} = {}`", params.empty() ? "" : ", ", k, plain(v));
+      if (!v.is_object())
+        params += fmt::format("{}`{} = {}`", params.empty() ? "" : ", ", k, plain(v));
     md += fmt::format(
         "- **Simulated.** Every CTR, match and lift comes from ShopWorld, whose true CTR is known: "
         "the simulator treats every method alike. World parameters: {}.\n",
@@ -268,9 +270,9 @@ std::string render_into(const fs::path& dir, const nlohmann::json& config,
   }
   md += what_to_trust(config, metrics, budget, timing);
   write_file_atomic(dir / "report.md", md);
-  write_file_atomic(dir / "report.html",
-                    markdown_to_html(md, "caig-bench run " +
-                                             config.at("run").at("name").get<std::string>()));
+  write_file_atomic(
+      dir / "report.html",
+      markdown_to_html(md, "caig-bench run " + config.at("run").at("name").get<std::string>()));
   return md;
 }
 
@@ -324,14 +326,25 @@ RunOutcome run_experiment(const RunRequest& request, std::ostream& log) {
     fail("--from {}: no such stage in run.stages = [{}]", request.from, join(names));
 
   const uint64_t seed = cfg.at("run").at("seed").get<uint64_t>();
-  const std::string device = resolve_device(cfg.at("run").at("device").get<std::string>());
+  // In a data-parallel job every rank runs every stage (the trainer splits each step's batch
+  // over them); rank 0 writes the run directory, rank r a replica under <run>/ranks/<r> that it
+  // resumes from.
+  const std::string device =
+      dist::join_job("run", {{"config", cfg}, {"force", request.force}, {"from", request.from}},
+                     resolve_device(cfg.at("run").at("device").get<std::string>()));
   set_torch_threads(cfg.at("run").at("threads").get<int>());
 
-  const fs::path out =
+  const fs::path out = dist::rank_output_dir(
       request.out.empty()
           ? fs::path(cfg.at("run").at("out_dir").get<std::string>()) / default_run_name(cfg)
-          : request.out;
+          : request.out,
+      dist::process_env().rank);
+  // Rank 0 makes the run directory before the other ranks put their replicas inside it (a
+  // directory with files but no run.json is refused).
+  dist::Group* group = dist::group();
+  if (group && group->rank() > 0) group->exchange("run-dir", out.string());
   RunDir dir(out);
+  if (group && group->rank() == 0) group->exchange("run-dir", out.string());
   request_interrupt(false);
   install_interrupt_handlers();
 

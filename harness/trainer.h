@@ -5,7 +5,10 @@
 // CPU step (sharded_backward.h), gradient clipping, the optimiser step, periodic checkpoints with
 // the state a resumed run needs, interrupts (interrupt.h) and progress. A model supplies a
 // TrainTask: how many examples an epoch has, how to build the batch of given examples, and the
-// loss of each shard of it. Data parallelism over processes will go here too.
+// loss of each shard of it. Data parallelism over processes goes here too: with a process group
+// (distributed.h) each rank prepares its contiguous part of every step's draws, the gradients are
+// summed over the ranks (data_parallel.h), and the budget counts every rank's samples and device
+// seconds.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +25,9 @@ class Optimizer;
 namespace caig {
 
 class BudgetMeter;
+namespace dist {
+class Group;
+}
 
 // Evaluations during training at points of the spent budget (learning curves, early stopping).
 // After every step the trainer asks due(); when it is, the meter's clock is stopped (evaluation
@@ -56,12 +62,28 @@ struct TrainerOptions {
   std::string label = "training";  // of the progress display
   int64_t progress_total = 0;      // 0: an open-ended count
   TrainingProbe* probe = nullptr;  // not owned; none: no evaluations during training
+  // Data parallelism over this group's ranks (not owned); null: the process's (dist::group()),
+  // which is none in a single process.
+  dist::Group* group = nullptr;
+  // The model's buffers that training updates (BatchNorm's running statistics): with several
+  // ranks each rank updates them from its own part of the batch, so the trainer starts them from
+  // rank 0's and averages them over the ranks after every step, keeping the replicas identical
+  // (each rank still normalises by its own part's batch statistics, as PyTorch's
+  // DistributedDataParallel does without SyncBatchNorm).
+  std::vector<at::Tensor> buffers;
 };
 
 // One example of a step: its position in the epoch's order, and the example it points to.
 struct Draw {
   int64_t epoch = 0;
   int64_t example = 0;  // index into that epoch's examples, [0, epoch_size)
+};
+
+// Which contiguous part of each step's draws this rank prepares (rank 0 of 1: all of them).
+struct RankPart {
+  int64_t rank = 0, ranks = 1;
+  // This rank's draws over the whole step's (set before the first shard_loss of each step).
+  double share = 1.0;
 };
 
 class TrainTask {
@@ -84,6 +106,29 @@ class TrainTask {
   virtual void checkpoint(int64_t steps_done, bool final) {}
   // After a TrainingProbe scored the model (which may have switched it to evaluation mode).
   virtual void after_probe() {}
+
+  // Data parallelism. What the prepared batch's loss divides by, one entry per term of it (its
+  // target tokens, its labelled ads, ...), as prepare() counted them on this rank. With several
+  // ranks the trainer sums each entry over the ranks and passes the sums to use_global_counts()
+  // before the first shard_loss, which then divides by them: the ranks' losses add up to the
+  // whole step's. A task with none (the default) has a loss that is a mean over its draws; the
+  // trainer then weights each rank's gradient by its share of the step's draws.
+  virtual std::vector<double> loss_counts() const { return {}; }
+  virtual void use_global_counts(const std::vector<double>& global) {}
+  // This rank's part of the draws: a task with per-step data of its own beyond the draws (extra
+  // ads, say) splits it alike (shard_range(n, ranks, rank)).
+  RankPart rank_part() const { return part_; }
+  // The step's reported figures (training losses) as this rank's share of the whole step's: a
+  // loss divided by the global counts is one already, a mean over this rank's draws times
+  // rank_part().share is one. With several ranks the trainer sums them over the ranks after the
+  // backward and passes the totals to use_step_totals() before after_step(), so that every rank
+  // reports the whole step's figures.
+  virtual std::vector<double> step_shares() const { return {}; }
+  virtual void use_step_totals(const std::vector<double>& totals) {}
+
+ private:
+  friend class Trainer;
+  RankPart part_;
 };
 
 class Trainer {

@@ -1,10 +1,13 @@
 #include "harness/trainer.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <torch/torch.h>
 
 #include "harness/budget.h"
+#include "harness/data_parallel.h"
+#include "harness/distributed.h"
 #include "harness/error.h"
 #include "harness/fused_adamw.h"
 #include "harness/interrupt.h"
@@ -72,10 +75,44 @@ double Trainer::lr_at(const TrainerOptions& o, int64_t step, int64_t horizon, do
   return CosineSchedule{o.lr, o.warmup_steps, horizon, o.final_lr_ratio}.at(step, previous);
 }
 
+namespace {
+
+// A data-parallel job's ranks must train the same thing from the same point: their views of it
+// are compared before the first step, so that a rank with other data or another checkpoint is an
+// error at the start, not a hang or a silent divergence.
+void check_ranks_agree(dist::Group& g, const std::string& label,
+                       const std::vector<std::pair<const char*, double>>& facts) {
+  auto lo = torch::empty({static_cast<int64_t>(facts.size())}, torch::kFloat64);
+  for (size_t i = 0; i < facts.size(); ++i) lo[static_cast<int64_t>(i)] = facts[i].second;
+  auto hi = lo.clone();
+  std::vector<at::Tensor> a{lo}, b{hi};
+  g.all_reduce(a, dist::Reduce::Min, label + ": the ranks' training setup");
+  g.all_reduce(b, dist::Reduce::Max, label + ": the ranks' training setup");
+  for (size_t i = 0; i < facts.size(); ++i) {
+    const double l = lo[static_cast<int64_t>(i)].item<double>();
+    const double h = hi[static_cast<int64_t>(i)].item<double>();
+    if (l != h)
+      fail(
+          "{}: the ranks disagree on the {} ({} on rank {}; between {} and {} over the {} ranks): "
+          "every rank must run the same command on the same data and resume from the same "
+          "checkpoint",
+          label, facts[i].first, facts[i].second, g.rank(), l, h, g.size());
+  }
+}
+
+}  // namespace
+
 void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
                   torch::optim::Optimizer& optimizer) {
   const int64_t n = task.epoch_size();
   if (n < 1) fail("{}: there are no training examples", options_.label);
+  dist::Group* group = options_.group ? options_.group : dist::group();
+  const bool dp = group != nullptr && group->size() > 1;
+  const int64_t ranks = dp ? group->size() : 1, rank = dp ? group->rank() : 0;
+  task.part_ = {rank, ranks};
+  if (dp && options_.batch_size < ranks)
+    fail("{}: batch_size ({}) is smaller than the {} ranks: each rank needs a part of every step",
+         options_.label, options_.batch_size, ranks);
   // The cosine's horizon: max_steps, or the steps that fit the device-time cap, timed after the
   // warm-up and after this process's first steps (which pay for allocations).
   const bool cosine = options_.schedule == "cosine";
@@ -87,12 +124,43 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
 
   if (finished_ && meter_.exhausted()) return;  // resumed after its final checkpoint: nothing left
   finished_ = false;
+  double clock_mark = 0;  // data parallelism: the meter's seconds at the last synchronisation
+  if (dp) {
+    int64_t numel = 0;
+    for (const auto& p : params) numel += p.numel();
+    check_ranks_agree(*group, options_.label,
+                      {{"examples per epoch", static_cast<double>(n)},
+                       {"step to start from", static_cast<double>(step_)},
+                       {"batch size", static_cast<double>(options_.batch_size)},
+                       {"number of parameter tensors", static_cast<double>(params.size())},
+                       {"number of parameters", static_cast<double>(numel)},
+                       {"shuffle seed", static_cast<double>(shuffle_seed_ % (uint64_t{1} << 52))}});
+    broadcast_parameters(*group, params, options_.label);
+    if (!options_.buffers.empty()) broadcast_parameters(*group, options_.buffers, options_.label);
+    // Every rank's meter reads the same: the slowest rank's time so far (the job waited for it),
+    // then each step's seconds summed over the ranks (device time, as the budget counts it).
+    const bool was_running = meter_.running();
+    meter_.stop();
+    auto s = torch::tensor({meter_.device_seconds()}, torch::kFloat64);
+    std::vector<at::Tensor> v{s};
+    group->all_reduce(v, dist::Reduce::Max, options_.label + ": the budget's clock");
+    meter_.add_seconds(s.item<double>() - meter_.device_seconds());
+    clock_mark = meter_.device_seconds();
+    if (was_running && !meter_.exhausted()) meter_.start();
+  }
+  // With data parallelism the meter is stopped at each step's end so that every rank takes its
+  // decisions (exhausted, a probe or checkpoint due) on the same figures.
+  auto pause = [&] { meter_.stop(); };
+  auto unpause = [&] {
+    if (!dp) meter_.start();
+  };
   Progress progress(options_.label, options_.progress_total);
   progress.set(step_);
   std::vector<size_t> order;
   int64_t order_epoch = -1;
-  if (!meter_.running()) meter_.start();
+  if (!meter_.running() && !dp) meter_.start();
   while (!meter_.exhausted()) {
+    if (!meter_.running()) meter_.start();
     throw_if_interrupted(options_.label.c_str());
     // The batch of `step` is a pure function of (seed, step): a resumed run sees the same data.
     std::vector<Draw> draws;
@@ -107,7 +175,32 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
       }
       draws.push_back({epoch, static_cast<int64_t>(order[static_cast<size_t>(k % n)])});
     }
-    const int64_t samples = task.prepare(step_, draws, options_.shards);
+    if (dp) {
+      const auto [lo, hi] = shard_range(options_.batch_size, ranks, rank);
+      draws = std::vector<Draw>(draws.begin() + lo, draws.begin() + hi);
+    }
+    int64_t samples = task.prepare(step_, draws, options_.shards);
+    double grad_scale = 1.0;
+    if (dp) {
+      // One collective for the step's counts: samples, draws, then the loss's normalisers.
+      const auto counts = task.loss_counts();
+      auto t = torch::empty({static_cast<int64_t>(counts.size()) + 2}, torch::kFloat64);
+      t[0] = static_cast<double>(samples);
+      t[1] = static_cast<double>(draws.size());
+      for (size_t i = 0; i < counts.size(); ++i) t[static_cast<int64_t>(i) + 2] = counts[i];
+      std::vector<at::Tensor> v{t};
+      group->all_reduce(v, dist::Reduce::Sum, options_.label + ": the step's counts");
+      samples = static_cast<int64_t>(std::llround(t[0].item<double>()));
+      task.part_.share = static_cast<double>(draws.size()) / t[1].item<double>();
+      if (counts.empty()) {
+        grad_scale = task.part_.share;
+      } else {
+        std::vector<double> global;
+        for (size_t i = 0; i < counts.size(); ++i)
+          global.push_back(t[static_cast<int64_t>(i) + 2].item<double>());
+        task.use_global_counts(global);
+      }
+    }
     last_lr_ = lr_at(options_, step_, fit.horizon(), last_lr_);
     for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
       const double scale = g < options_.group_lr_scale.size() ? options_.group_lr_scale[g] : 1.0;
@@ -116,26 +209,52 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
     release_gradients(params);
     sharded_backward(
         options_.shards, [&](int64_t shard) { return task.shard_loss(shard); }, params);
+    if (dp) {
+      dist::all_reduce_gradients(*group, params, grad_scale, options_.label);
+      if (const auto shares = task.step_shares(); !shares.empty()) {
+        auto t = torch::tensor(shares, torch::kFloat64);
+        std::vector<at::Tensor> v{t};
+        group->all_reduce(v, dist::Reduce::Sum, options_.label + ": the step's losses");
+        task.use_step_totals({t.data_ptr<double>(), t.data_ptr<double>() + t.numel()});
+      }
+    }
     if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, options_.grad_clip);
     optimizer.step();
+    if (dp && !options_.buffers.empty())
+      dist::average_buffers(*group, options_.buffers, options_.label);
     ++step_;
     meter_.add_steps();
     meter_.add_samples(samples);
+    if (dp) {
+      meter_.stop();
+      const double local = meter_.device_seconds() - clock_mark;
+      auto s = torch::tensor({local}, torch::kFloat64);
+      std::vector<at::Tensor> v{s};
+      group->all_reduce(v, dist::Reduce::Sum, options_.label + ": the budget's clock");
+      meter_.add_seconds(s.item<double>() - local);
+      clock_mark = meter_.device_seconds();
+    }
     if (cosine) fit.observe(step_, meter_.device_seconds());
     schedule_ = fit.to_json();
     task.after_step(step_);
     progress.set(step_);
     if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 &&
         !meter_.exhausted()) {
-      meter_.stop();  // checkpoints and validation are not timed
+      pause();  // checkpoints and validation are not timed
       task.checkpoint(step_, false);
-      meter_.start();
+      unpause();
     }
     if (options_.probe && options_.probe->due(meter_)) {
-      meter_.stop();
-      const bool go_on = options_.probe->run(meter_);
+      pause();
+      bool go_on = options_.probe->run(meter_);
       task.after_probe();
-      meter_.start();
+      if (dp) {  // rank 0's evaluation decides (every rank's should agree)
+        auto flag = torch::tensor({go_on ? 1.0 : 0.0}, torch::kFloat64);
+        std::vector<at::Tensor> v{flag};
+        group->broadcast(v, 0, options_.label + ": the probe's decision");
+        go_on = flag.item<double>() > 0.5;
+      }
+      unpause();
       if (!go_on) {
         stopped_by_probe_ = true;
         break;

@@ -185,8 +185,12 @@ class PreferenceTask : public TrainTask {
       if (d.epoch < passes_) chunk_.push_back(d.example);
     shard_losses_.assign(static_cast<size_t>(shards), 0.0);
     shards_ = shards;
+    divisor_ = static_cast<double>(chunk_.size());
     return static_cast<int64_t>(chunk_.size()) * sequences_per_pair();
   }
+  // The loss is a mean over the step's pairs (those within the passes), on every rank together.
+  std::vector<double> loss_counts() const override { return {static_cast<double>(chunk_.size())}; }
+  void use_global_counts(const std::vector<double>& global) override { divisor_ = global[0]; }
   at::Tensor shard_loss(int64_t shard) override {
     const auto [lo, hi] = shard_range(static_cast<int64_t>(chunk_.size()), shards_, shard);
     if (hi <= lo) return params_.front().sum() * 0.0;  // an empty part: no gradient
@@ -233,9 +237,17 @@ class PreferenceTask : public TrainTask {
     if (per_pair.dim() != 1 || per_pair.size(0) != m)
       fail("optimiser: its loss has {} dimensions and {} entries, not [{}]", per_pair.dim(),
            per_pair.numel(), m);
-    const auto loss = per_pair.sum() / static_cast<double>(chunk_.size());
+    const auto loss = per_pair.sum() / divisor_;
     shard_losses_[static_cast<size_t>(shard)] = loss.item<double>();
     return loss;
+  }
+  std::vector<double> step_shares() const override {
+    double s = 0;
+    for (double v : shard_losses_) s += v;  // divided by the global pair count already
+    return {s};
+  }
+  void use_step_totals(const std::vector<double>& totals) override {
+    shard_losses_.assign(1, totals.at(0));
   }
   void after_step(int64_t) override {
     double s = 0;
@@ -259,6 +271,7 @@ class PreferenceTask : public TrainTask {
   std::vector<int64_t> chunk_;
   std::vector<double> shard_losses_;
   int64_t shards_ = 1;
+  double divisor_ = 1;
   double loss_sum_ = 0;
   int64_t loss_steps_ = 0;
 };

@@ -8,6 +8,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libopencv-dev libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox libxxhash-dev
+  libgloo-dev  # c10d's Gloo headers (data-parallel training on CPU)
   chromium  # the report page test opens report.html headless
   python3  # runs the example external reward model in the tests
 )

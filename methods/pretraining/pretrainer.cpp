@@ -515,16 +515,36 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
           count_labelled(part_labels.back());
         }
         if (opt.slot_head_ads > 0) {
-          const auto extra = slot_head_ads_at(step);
-          std::vector<torch::Tensor> images{bank.ads(extra.logged)};
-          std::vector<torch::Tensor> labels{slot_labels(extra.logged, truth)};
+          auto extra = slot_head_ads_at(step);
+          // Data parallelism: this rank's contiguous part of the step's extra ads.
+          const auto part = rank_part();
+          if (part.ranks > 1) {
+            auto slice = [&](std::vector<int64_t>& all, int64_t begin, int64_t end) {
+              std::vector<int64_t> kept;
+              for (int64_t k = begin; k < end; ++k) kept.push_back(all[static_cast<size_t>(k)]);
+              all = std::move(kept);
+            };
+            // The extras in order are [logged ; synthetic]: split that sequence.
+            const auto nl = static_cast<int64_t>(extra.logged.size());
+            const auto [lo, hi] = shard_range(nl + static_cast<int64_t>(extra.synthetic.size()),
+                                              part.ranks, part.rank);
+            slice(extra.logged, std::min(lo, nl), std::min(hi, nl));
+            slice(extra.synthetic, std::max<int64_t>(lo - nl, 0), std::max<int64_t>(hi - nl, 0));
+          }
+          std::vector<torch::Tensor> images, labels;
+          if (!extra.logged.empty()) {
+            images.push_back(bank.ads(extra.logged));
+            labels.push_back(slot_labels(extra.logged, truth));
+          }
           if (!extra.synthetic.empty()) {
             images.push_back(synthetic.batch(extra.synthetic));
             labels.push_back(slot_labels(extra.synthetic, synthetic.backgrounds));
           }
-          extra_images = torch::cat(images).to(device);
-          extra_labels = torch::cat(labels);
-          count_labelled(extra_labels);
+          if (!images.empty()) {
+            extra_images = torch::cat(images).to(device);
+            extra_labels = torch::cat(labels);
+            count_labelled(extra_labels);
+          }
         }
       }
       slot_loss_parts.assign(static_cast<size_t>(shards), 0.0);
@@ -534,8 +554,12 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
       if (opt.composite_ads > 0) {
         composites = composite_examples(tok, d, composite_pool, step * opt.composite_ads,
                                         opt.composite_ads, derive_seed(seed, "composites"));
+        const auto part = rank_part();  // data parallelism: this rank's part of them
+        const auto [first, last] = shard_range(opt.composite_ads, part.ranks, part.rank);
+        composites = std::vector<Example>(composites.begin() + first, composites.begin() + last);
+        const auto n_composites = static_cast<int64_t>(composites.size());
         for (int64_t i = 0; i < shards; ++i) {
-          const auto [lo, hi] = shard_range(opt.composite_ads, shards, i);
+          const auto [lo, hi] = shard_range(n_composites, shards, i);
           std::vector<const Example*> rows;
           for (int64_t k = lo; k < hi; ++k) rows.push_back(&composites[static_cast<size_t>(k)]);
           composite_parts.push_back(
@@ -544,6 +568,20 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
         }
       }
       return static_cast<int64_t>(chunk.size());
+    }
+
+    // Data parallelism: the normalisers of the LM, composite and slot-head terms.
+    std::vector<double> loss_counts() const override {
+      std::vector<double> c{static_cast<double>(batch_targets),
+                            static_cast<double>(composite_targets)};
+      for (const auto n : batch_labelled) c.push_back(static_cast<double>(n));
+      return c;
+    }
+    void use_global_counts(const std::vector<double>& global) override {
+      batch_targets = std::llround(global[0]);
+      composite_targets = std::llround(global[1]);
+      for (size_t s = 0; s < batch_labelled.size(); ++s)
+        batch_labelled[s] = std::llround(global[s + 2]);
     }
 
     torch::Tensor shard_loss(int64_t i) override {
@@ -572,6 +610,15 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
       return loss + opt.slot_head_weight * aux;
     }
 
+    std::vector<double> step_shares() const override {
+      if (!use_slot_head) return {};
+      double s = 0;
+      for (double part : slot_loss_parts) s += part;  // divided by the global counts already
+      return {s};
+    }
+    void use_step_totals(const std::vector<double>& totals) override {
+      slot_loss_parts.assign(1, totals.at(0));
+    }
     void after_step(int64_t) override {
       if (!use_slot_head) return;
       for (double part : slot_loss_parts) slot_loss_sum += part;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <torch/torch.h>
 
@@ -240,6 +241,7 @@ class CaigRewardModel : public RewardModel {
     const TrainingSet& t;
     uint64_t sides_seed;
     torch::Tensor smoothed, loss, last_loss;
+    std::optional<double> step_total;  // the step's loss over all ranks (data parallelism)
     // The training trace (why a model collapses): losses, the spread of P(left) in the batch and
     // the gradient norms (after clipping) of the backbone and of the new parameters.
     std::vector<torch::Tensor> backbone_params, new_params;
@@ -300,6 +302,23 @@ class CaigRewardModel : public RewardModel {
       return 2 * static_cast<int64_t>(pairs.size());
     }
     torch::Tensor shard_loss(int64_t) override { return loss; }
+    // Data parallelism: the loss and the trace's losses are means over this rank's pairs; their
+    // shares add up to the whole step's (the trace's p_left_sd stays rank 0's part's).
+    std::vector<double> step_shares() const override {
+      const double share = rank_part().share;
+      std::vector<double> s{loss.item<double>() * share};
+      if (!pending.is_null())
+        for (const char* k : {"loss", "ce", "mse"})
+          s.push_back(pending.at(k).get<double>() * share);
+      return s;
+    }
+    void use_step_totals(const std::vector<double>& totals) override {
+      step_total = totals.at(0);
+      if (!pending.is_null()) {
+        size_t i = 1;
+        for (const char* k : {"loss", "ce", "mse"}) pending[k] = totals.at(i++);
+      }
+    }
     static double grad_norm(const std::vector<torch::Tensor>& params) {
       double sq = 0;
       for (const auto& p : params)
@@ -307,7 +326,8 @@ class CaigRewardModel : public RewardModel {
       return std::sqrt(sq);
     }
     void after_step(int64_t) override {
-      last_loss = loss.detach();
+      last_loss = step_total ? torch::tensor(*step_total) : loss.detach();
+      step_total.reset();
       if (pending.is_null()) return;
       pending["grad_norm_backbone"] = grad_norm(backbone_params);
       pending["grad_norm_new"] = grad_norm(new_params);
