@@ -9,6 +9,10 @@
 
 #include <ATen/core/Tensor.h>
 
+namespace caig {
+class BudgetMeter;
+}
+
 namespace caig::dist {
 
 class Group;
@@ -27,6 +31,11 @@ void all_reduce_gradients(Group& group, const std::vector<at::Tensor>& params, d
 // Copies rank 0's values of `params` to every rank (a job's start: one initialisation).
 void broadcast_parameters(Group& group, const std::vector<at::Tensor>& params,
                           const std::string& what);
+
+// Sets the (stopped) meter's device seconds on every rank to the largest over the ranks (the job
+// waited for the slowest rank): what work that every rank does whole (sampling, evaluation) costs
+// the job, and figures on which every rank then takes the same budget decisions.
+void align_meter_clock(Group& group, BudgetMeter& meter, const std::string& what);
 
 // Replaces each floating-point tensor of `buffers` by its mean over the ranks (integer ones, such
 // as BatchNorm's batch counter, advance alike on every rank and are left as they are).

@@ -2,7 +2,9 @@
 
 #include <torch/torch.h>
 
+#include "harness/budget.h"
 #include "harness/distributed.h"
+#include "harness/error.h"
 
 namespace caig::dist {
 
@@ -56,6 +58,14 @@ void all_reduce_gradients(Group& group, const std::vector<at::Tensor>& params, d
       at += g.numel();
     }
   }
+}
+
+void align_meter_clock(Group& group, BudgetMeter& meter, const std::string& what) {
+  if (meter.running()) fail("{}: the budget's clock must be stopped to align it", what);
+  auto s = torch::tensor({meter.device_seconds()}, torch::kFloat64);
+  std::vector<at::Tensor> v{s};
+  group.all_reduce(v, Reduce::Max, what + ": the budget's clock");
+  meter.add_seconds(s.item<double>() - meter.device_seconds());
 }
 
 void average_buffers(Group& group, const std::vector<at::Tensor>& buffers,

@@ -141,10 +141,7 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
     // then each step's seconds summed over the ranks (device time, as the budget counts it).
     const bool was_running = meter_.running();
     meter_.stop();
-    auto s = torch::tensor({meter_.device_seconds()}, torch::kFloat64);
-    std::vector<at::Tensor> v{s};
-    group->all_reduce(v, dist::Reduce::Max, options_.label + ": the budget's clock");
-    meter_.add_seconds(s.item<double>() - meter_.device_seconds());
+    dist::align_meter_clock(*group, meter_, options_.label);
     clock_mark = meter_.device_seconds();
     if (was_running && !meter_.exhausted()) meter_.start();
   }

@@ -11,6 +11,8 @@
 #include "datasets/renderer_plugin.h"
 #include "datasets/shopworld/shopworld.h"
 #include "harness/budget.h"
+#include "harness/data_parallel.h"
+#include "harness/distributed.h"
 #include "harness/error.h"
 #include "harness/fused_adamw.h"
 #include "harness/image_tensor.h"
@@ -415,6 +417,10 @@ LoopResult run_loop(LoopParts& parts, const std::vector<LoopProduct>& train,
       progress.set(it);
       continue;
     }
+    // Data parallelism: each rank timed its own sampling and judging; the job's is the slowest's,
+    // so that every rank stops at the same iteration.
+    if (dist::Group* g = dist::group(); g && o.max_device_seconds > 0)
+      dist::align_meter_clock(*g, meter, label);
     if (meter.exhausted()) {
       result.stopped_by = meter.exhausted_by();
       break;
@@ -601,6 +607,8 @@ LoopResult run_loop(LoopParts& parts, const std::vector<LoopProduct>& train,
     if (m > 0) {
       const int64_t batch = std::min(o.batch_size, m);
       steps = (o.passes * m + batch - 1) / batch;
+      if (dist::Group* g = dist::group(); g && o.max_device_seconds > 0)
+        dist::align_meter_clock(*g, meter, label);  // the same training cap on every rank
       const double left = o.max_device_seconds > 0
                               ? std::max(1e-9, o.max_device_seconds - meter.device_seconds())
                               : 0.0;

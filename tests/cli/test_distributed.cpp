@@ -184,19 +184,28 @@ TEST(DataParallelJob, RewardModelsTrainAsOneProcessOnTheSameGlobalBatch) {
 }
 
 // `caig launch -- caig run`: every rank runs every stage; rank 0 writes the run directory and its
-// report, rank 1 a replica run under ranks/1 with the same training results.
+// report, rank 1 a replica run under ranks/1 with the same results (only measured times differ).
+// The preference optimiser (PCPO, a loss per pair) trains as one process does: the first
+// iteration's loss and KL within float rounding (later iterations sample from the trained policy,
+// where a rounding difference may pick another token). A cap on the loop's device time makes the
+// ranks agree on each iteration's clock (each times its own sampling).
 TEST(DataParallelJob, ALaunchedRunWritesTheRunOnRankZeroAndAReplicaOnRankOne) {
   const auto dir = scratch("dp_run");
   fs::create_directories(dir);
   const auto toml = dir / "dp.toml";
-  std::ofstream(toml) << "[run]\nname = \"dp\"\nseed = 7\nstages = [\"world\", \"pretrain\"]\n"
-                         "reports = [\"pretraining\"]\n";
-  const auto run = dir / "run";
-  const auto r = run_caig("launch --nproc 2 -- caig --quiet run " + toml.string() +
-                          " --preset smoke --set world.products=60 --set pretrain.max_steps=4 "
-                          "--set pretrain.eval_every=4 --out " +
-                          run.string());
+  std::ofstream(toml) << "[run]\nname = \"dp\"\nseed = 7\n"
+                         "stages = [\"world\", \"pretrain\", \"optimise\"]\n"
+                         "reports = [\"pretraining\", \"optimise\"]\n"
+                         "[stages.optimise]\njudge = \"oracle\"\nseeds = 1\n"
+                         "max_device_seconds = 1000.0\narms = [{ optimiser = \"pcpo\" }]\n";
+  const std::string args = " run " + toml.string() +
+                           " --preset smoke --set world.products=60 --set pretrain.max_steps=4 "
+                           "--set pretrain.eval_every=4 --out ";
+  const auto run = dir / "run", single = dir / "single";
+  const auto r = run_caig("launch --nproc 2 -- caig --quiet" + args + run.string());
   ASSERT_EQ(r.status, 0) << r.output;
+  const auto r1 = run_caig(args + single.string());
+  ASSERT_EQ(r1.status, 0) << r1.output;
   EXPECT_TRUE(fs::exists(run / "report.md"));
   EXPECT_TRUE(fs::exists(run / "stages/pretrain/checkpoint/model.pt"));
   const auto m0 = caig::read_json(run / "metrics.json");
@@ -204,13 +213,21 @@ TEST(DataParallelJob, ALaunchedRunWritesTheRunOnRankZeroAndAReplicaOnRankOne) {
   ASSERT_TRUE(m0["pretrain"]["tasks"].is_object());
   EXPECT_EQ(m0["pretrain"]["tasks"], m1["pretrain"]["tasks"]);
   EXPECT_EQ(caig::read_json(run / "budget.json")["pretrain"]["steps"], 4);
+  const std::string arm = "stages/optimise/arms/pcpo+oracle/seed0.json";
+  auto a0 = caig::read_json(run / arm), a1 = caig::read_json(run / "ranks/1" / arm);
+  const auto s = caig::read_json(single / arm);
+  for (auto* a : {&a0, &a1}) (*a)["policy"].erase("checkpoint");  // the run's own path
+  EXPECT_EQ(strip_measured(a0), strip_measured(a1));
+  const auto& it0 = a0["iterations"][1];
+  const auto& its = s["iterations"][1];
+  const double loss = its["train"]["loss"].get<double>(), kl = its["kl"].get<double>();
+  EXPECT_NEAR(it0["train"]["loss"].get<double>(), loss, 1e-5 * loss);
+  EXPECT_NEAR(it0["kl"].get<double>(), kl, 1e-3 * kl + 1e-7);
+  EXPECT_EQ(it0["train"]["pairs"], its["train"]["pairs"]);
   // Run again: both ranks reuse their finished stages.
-  const auto again = run_caig("launch --nproc 2 -- caig run " + toml.string() +
-                              " --preset smoke --set world.products=60 --set "
-                              "pretrain.max_steps=4 --set pretrain.eval_every=4 --out " +
-                              run.string());
+  const auto again = run_caig("launch --nproc 2 -- caig" + args + run.string());
   ASSERT_EQ(again.status, 0) << again.output;
-  EXPECT_THAT(again.output, HasSubstr("stage pretrain: reused"));
+  EXPECT_THAT(again.output, HasSubstr("stage optimise: reused"));
 }
 
 TEST(DataParallelJob, ARankKilledMidRunMakesTheOtherExitWithAnErrorNotHang) {
