@@ -3,10 +3,6 @@
 // (every parameter, as the pretrainer's step does). The rate is the gradients' bytes per second
 // of one rank's view; set it against BM_TrainStep's step time to see what a data-parallel step
 // adds.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <thread>
 
 #include <benchmark/benchmark.h>
@@ -20,18 +16,6 @@
 #include "methods/backbone/tokenizer.h"
 
 namespace {
-
-int free_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
 
 std::vector<torch::Tensor> backbone_gradients() {
   const auto tok = caig::backbone::Tokenizer::from_world_vocabulary();
@@ -50,7 +34,7 @@ std::vector<torch::Tensor> backbone_gradients() {
 void BM_AllReduceGradients(benchmark::State& state) {
   const int64_t bucket = state.range(0) << 10;
   const int64_t iterations = state.max_iterations;
-  const int port = free_port();
+  const int port = caig::dist::free_local_port();
   auto env_of = [&](int rank) {
     caig::dist::Env e;
     e.rank = rank;

@@ -1,9 +1,12 @@
 // Reward-model throughput at the cpu preset sizes: a training step (pairs/s, counting each list or
-// pair as its ads / 2) and scoring (pairs/s) for `caig`, `vam` and `cg4ctr`, on the CPU and, where
-// LibTorch sees a GPU, on CUDA. Synthetic 64 px ads: throughput does not depend on the pixels.
+// pair as its ads / 2) and scoring (pairs/s) for every trainable model (`caig`, `vam`, `cg4ctr`,
+// `lr`, `fm`, `deepfm`), on the CPU and, where LibTorch sees a GPU, on CUDA, with the training's
+// peak memory (resident set on CPU, the caching allocator's peak on CUDA). Synthetic 64 px ads: throughput does not depend on the pixels.
 //
 // BM_RewardTrain runs the model's own budgeted training loop for kSteps steps per iteration
 // (building the model once per iteration is included; it is small next to the steps).
+#include <algorithm>
+
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -77,7 +80,7 @@ std::unique_ptr<RewardModel> make(const std::string& name) {
 }
 
 void BM_RewardTrain(benchmark::State& state, const std::string& name, const std::string& device) {
-  int64_t samples = 0;
+  int64_t samples = 0, peak = 0;
   for (auto _ : state) {
     auto m = make(name);
     BudgetMeter meter(BudgetLimits{0, kSteps, 0.0}, device);
@@ -86,7 +89,9 @@ void BM_RewardTrain(benchmark::State& state, const std::string& name, const std:
     m->train(ctx);
     meter.stop();
     samples += meter.samples();
+    peak = std::max(peak, meter.peak_memory_bytes());
   }
+  state.counters["peak_MiB"] = static_cast<double>(peak) / (1 << 20);
   // A pair is two ads: pairs/s = ads/s / 2, comparable across pair- and list-trained models.
   state.counters["pairs/s"] =
       benchmark::Counter(static_cast<double>(samples) / 2.0, benchmark::Counter::kIsRate);
@@ -112,7 +117,7 @@ int register_all() {
   std::vector<std::string> devices = {"cpu"};
   if (torch::cuda::is_available()) devices.push_back("cuda");
   for (const auto& device : devices)
-    for (const std::string name : {"caig", "vam", "cg4ctr"}) {
+    for (const std::string name : {"caig", "vam", "cg4ctr", "lr", "fm", "deepfm"}) {
       benchmark::RegisterBenchmark(("BM_RewardTrain/" + name + "/" + device).c_str(),
                                    BM_RewardTrain, name, device)
           ->Unit(benchmark::kMillisecond)

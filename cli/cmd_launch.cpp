@@ -2,22 +2,21 @@
 // copies of a command, each with MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE and LOCAL_RANK set
 // (distributed_env.h). Several machines run one launcher each with the same --nnodes,
 // --master-addr and --master-port and their own --node-rank.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "harness/distributed_env.h"
 #include "harness/error.h"
 
 namespace caig::cli {
@@ -33,23 +32,6 @@ struct LaunchOptions {
   bool all_output = false;
   std::vector<std::string> command;
 };
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) fail("launch: no socket to find a free port: {}", std::strerror(errno));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof(a);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    fail("launch: could not find a free port: {}", std::strerror(errno));
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string self_executable() {
   char buf[4096];
@@ -80,7 +62,7 @@ int launch(LaunchOptions o) {
     fail("launch: no command after --, e.g. caig launch --nproc 2 -- caig run ...");
   if (o.master_port == 0) {
     if (o.nnodes > 1) fail("launch: several machines need the same --master-port on each");
-    o.master_port = free_port();
+    o.master_port = dist::free_local_port();
   }
   // `caig` is this executable, wherever it was built.
   if (o.command.front() == "caig") o.command.front() = self_executable();

@@ -1,7 +1,13 @@
 #include "harness/distributed_env.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "harness/error.h"
@@ -58,6 +64,23 @@ Env env_from(const std::function<const char*(const char*)>& get_or_empty) {
       fail("distributed: CAIG_DIST_TIMEOUT='{}' is not a positive number of seconds", t);
   }
   return e;
+}
+
+int free_local_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) fail("distributed: no socket to find a free port: {}", std::strerror(errno));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof(a);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    fail("distributed: could not find a free port: {}", std::strerror(errno));
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
 }
 
 const Env& process_env() {

@@ -36,6 +36,10 @@ Env env_from(const std::function<const char*(const char*)>& get = {});
 // The process's environment, read once.
 const Env& process_env();
 
+// A TCP port of this machine that was free a moment ago (bound on loopback to port 0, then
+// closed): the launcher's MASTER_PORT for a one-machine job, and the tests'.
+int free_local_port();
+
 // Where rank `rank` writes a job's outputs given the directory the command was asked to write:
 // rank 0 the directory itself (the job's results), rank r > 0 its own replica under
 // <dir>/ranks/<r> (checkpoints it resumes from; nothing a report reads).

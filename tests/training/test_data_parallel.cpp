@@ -2,10 +2,6 @@
 // c10d on loopback (TCPStore + Gloo): the same weights as one process on the same global batch,
 // gradients summed in buckets, and ranks that disagree stopped at the start. (A rank killed
 // mid-run and the launcher are tested on the `caig` binary, in tests/cli.)
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <functional>
 #include <thread>
 
@@ -21,23 +17,10 @@
 namespace caig {
 namespace {
 
-int free_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
-
 // Runs body(group) on two ranks (threads), each with its own group; returns each rank's error
 // ("" when it finished).
 std::vector<std::string> on_two_ranks(const std::function<void(dist::Group&)>& body) {
-  const int port = free_port();
+  const int port = caig::dist::free_local_port();
   std::vector<std::string> errors(2);
   std::vector<std::thread> threads;
   for (int r = 0; r < 2; ++r)
