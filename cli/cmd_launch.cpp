@@ -103,6 +103,7 @@ int launch(LaunchOptions o) {
   std::vector<bool> done(pids.size(), false);
   auto failed_at = std::chrono::steady_clock::time_point::max();
   bool terminated = false, killed = false;
+  int forwarded = 0;
   while (running > 0) {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
@@ -125,7 +126,7 @@ int launch(LaunchOptions o) {
       for (size_t i = 0; i < pids.size(); ++i)
         if (!done[i]) ::kill(pids[i], g_forward);
       terminated = true;
-      if (result == 0) result = 128 + g_forward;
+      forwarded = g_forward;  // the ranks' own statuses (130 when they stopped cleanly) come first
       failed_at = std::chrono::steady_clock::now();
     }
     const auto now = std::chrono::steady_clock::now();
@@ -143,7 +144,7 @@ int launch(LaunchOptions o) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return result;
+  return result == 0 && forwarded != 0 ? 128 + forwarded : result;
 }
 
 }  // namespace

@@ -158,7 +158,7 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
   if (!meter_.running() && !dp) meter_.start();
   while (!meter_.exhausted()) {
     if (!meter_.running()) meter_.start();
-    throw_if_interrupted(options_.label.c_str());
+    if (!dp) throw_if_interrupted(options_.label.c_str());  // with ranks: after the counts, below
     // The batch of `step` is a pure function of (seed, step): a resumed run sees the same data.
     std::vector<Draw> draws;
     draws.reserve(static_cast<size_t>(options_.batch_size));
@@ -179,14 +179,20 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
     int64_t samples = task.prepare(step_, draws, options_.shards);
     double grad_scale = 1.0;
     if (dp) {
-      // One collective for the step's counts: samples, draws, then the loss's normalisers.
+      // One collective for the step's counts: samples, draws, the ranks that were signalled,
+      // then the loss's normalisers.
       const auto counts = task.loss_counts();
-      auto t = torch::empty({static_cast<int64_t>(counts.size()) + 2}, torch::kFloat64);
+      auto t = torch::empty({static_cast<int64_t>(counts.size()) + 3}, torch::kFloat64);
       t[0] = static_cast<double>(samples);
       t[1] = static_cast<double>(draws.size());
-      for (size_t i = 0; i < counts.size(); ++i) t[static_cast<int64_t>(i) + 2] = counts[i];
+      t[2] = interrupt_requested() ? 1.0 : 0.0;
+      for (size_t i = 0; i < counts.size(); ++i) t[static_cast<int64_t>(i) + 3] = counts[i];
       std::vector<at::Tensor> v{t};
       group->all_reduce(v, dist::Reduce::Sum, options_.label + ": the step's counts");
+      // A signal reaches the ranks at slightly different points of a step: all of them stop
+      // before this step's update, the same for every rank.
+      if (t[2].item<double>() > 0) request_interrupt(true);
+      throw_if_interrupted(options_.label.c_str());
       samples = static_cast<int64_t>(std::llround(t[0].item<double>()));
       task.part_.share = static_cast<double>(draws.size()) / t[1].item<double>();
       if (counts.empty()) {
@@ -194,7 +200,7 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
       } else {
         std::vector<double> global;
         for (size_t i = 0; i < counts.size(); ++i)
-          global.push_back(t[static_cast<int64_t>(i) + 2].item<double>());
+          global.push_back(t[static_cast<int64_t>(i) + 3].item<double>());
         task.use_global_counts(global);
       }
     }

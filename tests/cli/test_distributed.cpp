@@ -230,6 +230,38 @@ TEST(DataParallelJob, ALaunchedRunWritesTheRunOnRankZeroAndAReplicaOnRankOne) {
   EXPECT_THAT(again.output, HasSubstr("stage optimise: reused"));
 }
 
+// SIGTERM to the launcher reaches every rank; the ranks agree on the step at which they stop
+// (the signal is part of each step's collective), so each ends cleanly with status 130, and the
+// same command resumes the job to its end.
+TEST(DataParallelJob, ASignalStopsEveryRankAtTheSameStepAndTheJobResumes) {
+  const auto dir = scratch("dp_signal");
+  fs::create_directories(dir);
+  const auto toml = dir / "dp.toml";
+  std::ofstream(toml) << "[run]\nname = \"dp\"\nseed = 7\nstages = [\"world\", \"pretrain\"]\n"
+                         "reports = [\"pretraining\"]\n";
+  const auto run = dir / "run";
+  const std::string args = "launch --nproc 2 -- caig --quiet run " + toml.string() +
+                           " --preset smoke --set world.products=60 --set pretrain.max_steps=60 "
+                           "--set pretrain.eval_every=2 --out " +
+                           run.string();
+  const auto log = dir.string() + ".log";
+  const pid_t pid = start_caig(args, log);
+  ASSERT_TRUE(wait_for_file(run / "stages/pretrain/checkpoint/trainer_state.json", pid))
+      << read_text(log);
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(pid), 130) << read_text(log);
+  const auto text = read_text(log);
+  // Both ranks (rank 1's errors reach the launcher's stderr too).
+  size_t stops = 0;
+  const std::string stop = "during pretrain; stage 'pretrain' stays incomplete";
+  for (size_t at = text.find(stop); at != std::string::npos; at = text.find(stop, at + 1)) ++stops;
+  EXPECT_EQ(stops, 2u) << text;
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("distributed:"))) << text;
+  const auto resumed = run_caig(args);
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_EQ(caig::read_json(run / "budget.json")["pretrain"]["steps"], 60);
+}
+
 TEST(DataParallelJob, ARankKilledMidRunMakesTheOtherExitWithAnErrorNotHang) {
   const auto world = smoke_world();
   const auto out = scratch("dp_killed");
