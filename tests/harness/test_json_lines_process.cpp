@@ -13,6 +13,7 @@
 
 #include "harness/error.h"
 #include "harness/json_lines_process.h"
+#include "tests/support/test_util.h"
 
 namespace fs = std::filesystem;
 using caig::JsonLinesProcess;

@@ -13,6 +13,17 @@
 
 namespace caig::testing {
 
+// The source tree and the `caig` binary the tests use: the build's own paths, or
+// CAIG_TEST_SOURCE_DIR / CAIG_TEST_BINARY where the built tests run from a copy (another
+// machine, such as a GPU machine given the binaries and a copy of the tree).
+inline const char* path_or_override(const char* variable, const char* built) {
+  const char* v = ::getenv(variable);
+  return v != nullptr && *v != '\0' ? v : built;
+}
+#define CAIG_SOURCE_DIR \
+  ::caig::testing::path_or_override("CAIG_TEST_SOURCE_DIR", CAIG_BUILT_SOURCE_DIR)
+#define CAIG_BINARY ::caig::testing::path_or_override("CAIG_TEST_BINARY", CAIG_BUILT_BINARY)
+
 // A directory in the temp directory for this test process's files, removed with everything in it
 // when the process exits, so that test runs leave nothing behind.
 inline const std::filesystem::path& process_temp_dir() {
