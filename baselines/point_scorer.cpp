@@ -96,9 +96,9 @@ struct ScorerTask : TrainTask {
   const PointScorerOptions& o;
   const TrainingSet& t;
   uint64_t lists_seed;
-  std::vector<size_t> listable;                        // products with at least two ads
-  torch::Tensor smoothed, loss, step_loss, last_loss;  // step_loss: this rank's share of it
-  std::optional<double> step_total;                    // all ranks' (data parallelism)
+  std::vector<size_t> listable;                  // products with at least two ads
+  torch::Tensor smoothed, step_loss, last_loss;  // step_loss: this rank's share of the step's
+  std::optional<double> step_total;              // all ranks' (data parallelism)
   // The loss's terms, what each divides by on this rank, and their scales to the whole step's
   // (data parallelism: local count over the ranks' sum; 1 in one process).
   std::vector<torch::Tensor> terms;
@@ -126,11 +126,10 @@ struct ScorerTask : TrainTask {
         imp.push_back(t.impressions[static_cast<size_t>(d.example)]);
       }
       const auto s = model.score_rows(t.ads, rows, true);
-      loss = rewards::binomial_nll(s, torch::tensor(clk).to(s.device()),
-                                   torch::tensor(imp).to(s.device()));
+      terms = {rewards::binomial_nll(s, torch::tensor(clk).to(s.device()),
+                                     torch::tensor(imp).to(s.device()))};
       double impressions = 0;
       for (const auto n : imp) impressions += static_cast<double>(n);
-      terms = {loss};
       counts = {impressions};  // the NLL is per impression
       scales = {1.0};
       return b;
@@ -165,7 +164,6 @@ struct ScorerTask : TrainTask {
     mask = mask.to(s.device());
     terms = {o.list_weight * rewards::listwise_softmax_loss(s, ctr, mask, o.list_temperature),
              o.point_weight * rewards::masked_mse(s, ctr * o.ctr_scale, mask)};
-    loss = terms[0] + terms[1];
     counts = {static_cast<double>(b), static_cast<double>(seen)};  // per list; per shown ad
     scales = {1.0, 1.0};
     return seen;

@@ -121,7 +121,7 @@ class TrainTask {
   // The step's reported figures (training losses) as this rank's share of the whole step's: a
   // loss divided by the global counts is one already, a mean over this rank's draws times
   // rank_part().share is one. With several ranks the trainer sums them over the ranks after the
-  // backward and passes the totals to use_step_totals() before after_step(), so that every rank
+  // step and passes the totals to use_step_totals() before after_step(), so that every rank
   // reports the whole step's figures.
   virtual std::vector<double> step_shares() const { return {}; }
   virtual void use_step_totals(const std::vector<double>& totals) {}

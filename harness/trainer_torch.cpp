@@ -139,23 +139,16 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
     if (!options_.buffers.empty()) broadcast_parameters(*group, options_.buffers, options_.label);
     // Every rank's meter reads the same: the slowest rank's time so far (the job waited for it),
     // then each step's seconds summed over the ranks (device time, as the budget counts it).
-    const bool was_running = meter_.running();
     meter_.stop();
     dist::align_meter_clock(*group, meter_, options_.label);
     clock_mark = meter_.device_seconds();
-    if (was_running && !meter_.exhausted()) meter_.start();
   }
-  // With data parallelism the meter is stopped at each step's end so that every rank takes its
-  // decisions (exhausted, a probe or checkpoint due) on the same figures.
-  auto pause = [&] { meter_.stop(); };
-  auto unpause = [&] {
-    if (!dp) meter_.start();
-  };
   Progress progress(options_.label, options_.progress_total);
   progress.set(step_);
   std::vector<size_t> order;
   int64_t order_epoch = -1;
-  if (!meter_.running() && !dp) meter_.start();
+  // The clock runs from here to a step's end, or (one process) to a checkpoint or evaluation;
+  // stopped, it starts again with the next step.
   while (!meter_.exhausted()) {
     if (!meter_.running()) meter_.start();
     if (!dp) throw_if_interrupted(options_.label.c_str());  // with ranks: after the counts, below
@@ -212,15 +205,7 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
     release_gradients(params);
     sharded_backward(
         options_.shards, [&](int64_t shard) { return task.shard_loss(shard); }, params);
-    if (dp) {
-      dist::all_reduce_gradients(*group, params, grad_scale, options_.label);
-      if (const auto shares = task.step_shares(); !shares.empty()) {
-        auto t = torch::tensor(shares, torch::kFloat64);
-        std::vector<at::Tensor> v{t};
-        group->all_reduce(v, dist::Reduce::Sum, options_.label + ": the step's losses");
-        task.use_step_totals({t.data_ptr<double>(), t.data_ptr<double>() + t.numel()});
-      }
-    }
+    if (dp) dist::all_reduce_gradients(*group, params, grad_scale, options_.label);
     if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, options_.grad_clip);
     optimizer.step();
     if (dp && !options_.buffers.empty())
@@ -229,13 +214,21 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
     meter_.add_steps();
     meter_.add_samples(samples);
     if (dp) {
+      // One collective for the step's seconds and the task's reported losses. The meter stops
+      // at each step's end, so that every rank takes its decisions (exhausted, a probe or a
+      // checkpoint due) on the same figures.
       meter_.stop();
       const double local = meter_.device_seconds() - clock_mark;
-      auto s = torch::tensor({local}, torch::kFloat64);
-      std::vector<at::Tensor> v{s};
-      group->all_reduce(v, dist::Reduce::Sum, options_.label + ": the budget's clock");
-      meter_.add_seconds(s.item<double>() - local);
+      const auto shares = task.step_shares();
+      std::vector<double> mine{local};
+      mine.insert(mine.end(), shares.begin(), shares.end());
+      auto t = torch::tensor(mine, torch::kFloat64);
+      std::vector<at::Tensor> v{t};
+      group->all_reduce(v, dist::Reduce::Sum, options_.label + ": the step's clock and losses");
+      const double* sums = t.data_ptr<double>();
+      meter_.add_seconds(sums[0] - local);
       clock_mark = meter_.device_seconds();
+      if (!shares.empty()) task.use_step_totals({sums + 1, sums + 1 + shares.size()});
     }
     if (cosine) fit.observe(step_, meter_.device_seconds());
     schedule_ = fit.to_json();
@@ -243,12 +236,11 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
     progress.set(step_);
     if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 &&
         !meter_.exhausted()) {
-      pause();  // checkpoints and validation are not timed
+      meter_.stop();  // checkpoints and validation are not timed
       task.checkpoint(step_, false);
-      unpause();
     }
     if (options_.probe && options_.probe->due(meter_)) {
-      pause();
+      meter_.stop();
       bool go_on = options_.probe->run(meter_);
       task.after_probe();
       if (dp) {  // rank 0's evaluation decides (every rank's should agree)
@@ -257,7 +249,6 @@ void Trainer::run(TrainTask& task, const std::vector<at::Tensor>& params,
         group->broadcast(v, 0, options_.label + ": the probe's decision");
         go_on = flag.item<double>() > 0.5;
       }
-      unpause();
       if (!go_on) {
         stopped_by_probe_ = true;
         break;

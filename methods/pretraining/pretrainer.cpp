@@ -519,10 +519,8 @@ PretrainResult pretrain(const data::Dataset& d, const ImageBank& bank,
           // Data parallelism: this rank's contiguous part of the step's extra ads.
           const auto part = rank_part();
           if (part.ranks > 1) {
-            auto slice = [&](std::vector<int64_t>& all, int64_t begin, int64_t end) {
-              std::vector<int64_t> kept;
-              for (int64_t k = begin; k < end; ++k) kept.push_back(all[static_cast<size_t>(k)]);
-              all = std::move(kept);
+            auto slice = [](std::vector<int64_t>& all, int64_t begin, int64_t end) {
+              all = std::vector<int64_t>(all.begin() + begin, all.begin() + end);
             };
             // The extras in order are [logged ; synthetic]: split that sequence.
             const auto nl = static_cast<int64_t>(extra.logged.size());
